@@ -1,0 +1,302 @@
+"""``cnnbook grade``: autograde a folder of submissions with nbgrader.
+
+Layout of a submissions folder (both forms may be mixed)::
+
+    SUBMISSIONS/alice/ex06-conv.ipynb      one folder per student
+    SUBMISSIONS/bob.ipynb                  or one notebook per student
+
+Everything goes to an output folder (default ``grading/<id>``): the nbgrader course tree with
+its sqlite gradebook, ``grades.csv`` (one row per student, every student present) and
+``feedback/<student>.html``. A notebook that is not valid JSON, that runs past the per-cell
+timeout or that kills its kernel costs only the points it lost; the reason is written in the
+CSV and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+
+from .course import api_for, build_course
+from .notebooks import is_test_cell, nbgrader_meta, read_source
+
+TIMEOUT_ENAME = "CellTimeoutError"
+DEAD_KERNEL_ENAME = "DeadKernelError"
+NOT_RUN_ENAME = "NotExecuted"
+
+
+class SafeExecute(Execute):
+    """nbgrader's Execute, which survives a kernel that dies.
+
+    When the kernel dies (``os._exit``, a segfault, the out-of-memory killer), nbgrader's own
+    preprocessor raises and the whole notebook is lost. Here the cell that killed the kernel
+    gets an error output and every later code cell gets one too, without being run: a test
+    cell never passes by not running, and cells that ran before keep their results.
+    """
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead_at = None
+        return super().preprocess(nb, resources, km)
+
+    def start_new_kernel(self, **kwargs):
+        # The kernel's own start-up chatter on stderr would drown the progress bar;
+        # what a student's code prints still reaches the notebook through the kernel.
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        return super().start_new_kernel(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._dead_at is not None:
+            cell.outputs = [_error_output(NOT_RUN_ENAME, f"not run: the kernel died in cell {self._dead_at}")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError as err:
+            self._dead_at = index
+            cell.outputs.append(_error_output(DEAD_KERNEL_ENAME, f"the kernel died while running this cell ({err})"))
+            return cell, resources
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+@dataclass
+class Outcome:
+    """What grading one student produced."""
+
+    student: str
+    scores: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    max_total: float = 0.0
+    needs_manual: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Submission:
+    student: str
+    notebook: Path | None
+    reasons: list[str] = field(default_factory=list)
+
+
+_STUDENT_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _student_id(name: str) -> str:
+    clean = _STUDENT_RE.sub("_", name).strip("._") or "unnamed"
+    return clean
+
+
+def find_submissions(exercise_id: str, folder: Path) -> list[Submission]:
+    """Every student in ``folder``, sorted by id, with the notebook to grade (or None and why)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"submissions folder {folder} does not exist")
+    expected = f"{exercise_id}.ipynb"
+    found: dict[str, Submission] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            student = _student_id(entry.name)
+            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            if (entry / expected).is_file():
+                sub = Submission(student, entry / expected)
+            elif len(notebooks) == 1:
+                sub = Submission(student, notebooks[0], [f"notebook renamed to {notebooks[0].name}"])
+            elif notebooks:
+                names = ", ".join(p.name for p in notebooks)
+                sub = Submission(student, None, [f"missing notebook: no {expected} among {names}"])
+            else:
+                sub = Submission(student, None, [f"missing notebook: no {expected}"])
+        elif entry.suffix == ".ipynb":
+            sub = Submission(_student_id(entry.stem), entry)
+        else:
+            continue
+        if sub.student in found:
+            sub.reasons.append(f"two submissions map to student id {sub.student}; graded {entry.name}")
+        found[sub.student] = sub
+    return [found[s] for s in sorted(found)]
+
+
+def read_submission(path: Path) -> NotebookNode:
+    """Read a submitted notebook or raise ValueError saying, for a person, what is wrong."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several kinds; all mean "unreadable"
+        raise ValueError(f"unreadable notebook (not valid notebook JSON): {type(err).__name__}: {err}") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as err:
+        raise ValueError(f"invalid notebook: {err.message}") from None
+    return nb
+
+
+def grade_ids(exercise_id: str) -> list[str]:
+    """The graded cells of an exercise, in notebook order."""
+    return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells if nbgrader_meta(c).get("grade")]
+
+
+def _reasons_from_autograded(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    nb = nbformat.read(path, as_version=4)
+    reasons = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            if out.get("ename") == TIMEOUT_ENAME:
+                reasons.append(f"timeout in {where}")
+            elif out.get("ename") == DEAD_KERNEL_ENAME:
+                reasons.append(f"kernel died in {where}")
+    return reasons
+
+
+def _fallback_feedback(path: Path, exercise_id: str, outcome: Outcome) -> None:
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in outcome.reasons) or "<li>no reason recorded</li>"
+    path.write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(exercise_id)}: feedback for {html.escape(outcome.student)}</title></head>\n"
+        f"<body><h1>{html.escape(exercise_id)}: feedback for {html.escape(outcome.student)}</h1>\n"
+        f"<p>Score: {outcome.total:g} / {outcome.max_total:g}</p>\n"
+        f"<p>Your notebook could not be graded:</p><ul>{reasons}</ul></body></html>\n",
+        encoding="utf-8",
+    )
+
+
+def grade(
+    exercise_id: str,
+    submissions: Path,
+    out: Path | None = None,
+    *,
+    timeout: int = 60,
+    progress: bool = True,
+) -> list[Outcome]:
+    """Autograde every submission in ``submissions``; write grades.csv and feedback into ``out``."""
+    out = Path(out or Path("grading") / exercise_id).resolve()
+    course = out / "course"
+    if course.exists():
+        shutil.rmtree(course)
+    course.mkdir(parents=True)
+    feedback_dir = out / "feedback"
+    if feedback_dir.exists():
+        shutil.rmtree(feedback_dir)
+    feedback_dir.mkdir(parents=True)
+
+    api = api_for(
+        course,
+        **{
+            "Execute.timeout": timeout,
+            "Execute.startup_timeout": 120,
+            "Autograde.autograde_preprocessors": _autograde_preprocessors(),
+        },
+    )
+    build_course(course, exercise_id, api)
+    questions = grade_ids(exercise_id)
+    subs = find_submissions(exercise_id, Path(submissions))
+
+    outcomes = []
+    with warnings.catch_warnings():
+        # nbgrader's gradebook trips SQLAlchemy's autoflush warnings; they say nothing to an instructor.
+        warnings.filterwarnings("ignore", module="nbgrader")
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        for sub in _progress(subs, progress, f"grading {exercise_id}"):
+            outcomes.append(_grade_one(api, course, exercise_id, sub, feedback_dir))
+        _fill_scores(course, exercise_id, questions, outcomes)
+    for outcome in outcomes:
+        target = feedback_dir / f"{outcome.student}.html"
+        if not target.exists():
+            _fallback_feedback(target, exercise_id, outcome)
+    write_csv(out / "grades.csv", questions, outcomes)
+    return outcomes
+
+
+def _autograde_preprocessors():
+    """nbgrader's own autograde pipeline with Execute swapped for SafeExecute."""
+    from nbgrader.converters import Autograde
+
+    return [SafeExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+
+
+def _progress(items, enabled: bool, label: str):
+    if not enabled:
+        return items
+    from rich.progress import track
+
+    return track(items, description=label, transient=False)
+
+
+def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_dir: Path) -> Outcome:
+    outcome = Outcome(sub.student, reasons=list(sub.reasons))
+    if sub.notebook is None:
+        return outcome
+    try:
+        nb = read_submission(sub.notebook)
+    except ValueError as err:
+        outcome.reasons.append(str(err))
+        return outcome
+    target = course / "submitted" / sub.student / exercise_id / f"{exercise_id}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    result = api.autograde(exercise_id, sub.student, force=True, create=True)
+    autograded = course / "autograded" / sub.student / exercise_id / f"{exercise_id}.ipynb"
+    outcome.reasons.extend(_reasons_from_autograded(autograded))
+    if not result["success"]:
+        last = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1:]
+        outcome.reasons.append(f"autograde failed: {' '.join(last)}")
+        return outcome
+    fb = api.generate_feedback(exercise_id, sub.student, force=True)
+    produced = course / "feedback" / sub.student / exercise_id / f"{exercise_id}.html"
+    if fb["success"] and produced.exists():
+        shutil.copyfile(produced, feedback_dir / f"{sub.student}.html")
+    return outcome
+
+
+def _fill_scores(course: Path, exercise_id: str, questions: list[str], outcomes: list[Outcome]) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(exercise_id)
+        max_total = float(assignment.max_score)
+        for outcome in outcomes:
+            outcome.max_total = max_total
+            outcome.scores = {q: 0.0 for q in questions}
+            try:
+                sub = gb.find_submission_notebook(exercise_id, exercise_id, outcome.student)
+            except MissingEntry:
+                continue
+            for g in sub.grades:
+                outcome.scores[g.name] = float(g.score or 0.0)
+                if g.needs_manual_grade:
+                    outcome.needs_manual = True
+            outcome.total = float(sub.score or 0.0)
+
+
+def write_csv(path: Path, questions: list[str], outcomes: list[Outcome]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["student", "total", "max_total", *questions, "needs_manual_grading", "reasons"])
+        for o in outcomes:
+            writer.writerow([
+                o.student, f"{o.total:g}", f"{o.max_total:g}",
+                *(f"{o.scores.get(q, 0.0):g}" for q in questions),
+                "yes" if o.needs_manual else "no",
+                "; ".join(o.reasons),
+            ])

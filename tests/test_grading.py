@@ -1,0 +1,110 @@
+"""`cnnbook grade` on a batch of fake submissions gives exactly the expected scores.
+
+One batch per exercise: the reference answer, the blank student notebook, every catalogued
+wrong answer, a notebook that is not JSON, one with a missing notebook, one that loops at top
+level and one that kills its kernel. Grading it once is the slow part; every test below reads
+the result.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from cnnbook.grade import grade
+from cnnbook.notebooks import exercise_ids, nbgrader_meta, read_source
+from submissions import answered, mistakes, released, write
+
+TIMEOUT = 30  # seconds per cell: far above what any reference cell needs
+
+
+def points(exercise_id):
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in read_source(exercise_id).cells if nbgrader_meta(c).get("grade")}
+
+
+def solution_ids(exercise_id):
+    return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells if nbgrader_meta(c).get("solution")]
+
+
+def field(mistake, name):
+    return mistake[name] if isinstance(mistake, dict) else getattr(mistake, name)
+
+
+@pytest.fixture(scope="module", params=exercise_ids())
+def batch(request, tmp_path_factory):
+    exercise_id = request.param
+    subs = tmp_path_factory.mktemp(f"{exercise_id}-submissions")
+    out = tmp_path_factory.mktemp(f"{exercise_id}-grading")
+    first, last = solution_ids(exercise_id)[0], solution_ids(exercise_id)[-1]
+
+    write(answered(exercise_id), subs / "correct" / f"{exercise_id}.ipynb")
+    write(released(exercise_id), subs / "blank.ipynb")
+    for m in mistakes(exercise_id):
+        write(answered(exercise_id, {field(m, "replaces"): field(m, "code")}), subs / f"mistake-{field(m, 'id')}.ipynb")
+    (subs / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    (subs / "missing").mkdir()
+    # Loops forever after defining the first function: loses nothing but is flagged.
+    write(answered(exercise_id, {first: "while True:\n    pass"}), subs / "looping.ipynb")
+    # Kills its kernel in the last solution cell: keeps what was graded before, loses the rest.
+    write(answered(exercise_id, {last: "import os\nos._exit(1)"}), subs / "crashing.ipynb")
+
+    grade(exercise_id, subs, out, timeout=TIMEOUT, progress=False)
+    with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
+        rows = {row["student"]: row for row in csv.DictReader(fh)}
+    return exercise_id, out, rows
+
+
+def test_every_student_has_a_row_and_feedback(batch):
+    exercise_id, out, rows = batch
+    expected = {"correct", "blank", "broken", "missing", "looping", "crashing"} | {f"mistake-{field(m, 'id')}" for m in mistakes(exercise_id)}
+    assert set(rows) == expected
+    for student in expected:
+        assert (out / "feedback" / f"{student}.html").stat().st_size > 0
+
+
+def test_reference_gets_full_marks(batch):
+    exercise_id, _, rows = batch
+    total = sum(points(exercise_id).values())
+    assert float(rows["correct"]["total"]) == total == float(rows["correct"]["max_total"])
+    assert rows["correct"]["reasons"] == ""
+
+
+def test_blank_notebook_gets_nothing(batch):
+    _, _, rows = batch
+    assert float(rows["blank"]["total"]) == 0
+
+
+def test_unreadable_and_missing_notebooks_get_zero_with_a_reason(batch):
+    _, _, rows = batch
+    assert float(rows["broken"]["total"]) == 0 and "not valid notebook JSON" in rows["broken"]["reasons"]
+    assert float(rows["missing"]["total"]) == 0 and "missing notebook" in rows["missing"]["reasons"]
+
+
+def test_infinite_loop_is_interrupted_and_flagged(batch):
+    exercise_id, _, rows = batch
+    assert float(rows["looping"]["total"]) == sum(points(exercise_id).values())
+    assert "timeout in" in rows["looping"]["reasons"]
+
+
+def test_kernel_death_costs_only_what_came_after(batch):
+    exercise_id, _, rows = batch
+    pts = points(exercise_id)
+    cells = [nbgrader_meta(c) for c in read_source(exercise_id).cells]
+    last = max(i for i, meta in enumerate(cells) if meta.get("solution"))
+    tests_after = [meta["grade_id"] for meta in cells[last:] if meta.get("grade")]
+    assert tests_after, "the last solution cell should be followed by its tests"
+    assert float(rows["crashing"]["total"]) == sum(pts.values()) - sum(pts[g] for g in tests_after)
+    assert "kernel died" in rows["crashing"]["reasons"]
+
+
+def test_each_catalogued_mistake_loses_points_where_expected(batch):
+    exercise_id, _, rows = batch
+    pts = points(exercise_id)
+    for m in mistakes(exercise_id):
+        row = rows[f"mistake-{field(m, 'id')}"]
+        expect = field(m, "expect")
+        expect = [expect] if isinstance(expect, str) else list(expect)
+        assert float(row["total"]) < sum(pts.values()), f"{field(m, 'id')} lost no point"
+        for grade_id in expect:
+            assert float(row[grade_id]) == 0, f"{field(m, 'id')} kept the points of {grade_id}"

@@ -10,7 +10,6 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 # NumPy and torch share two cores badly; one BLAS thread each keeps them out of each other's way.
 export OPENBLAS_NUM_THREADS ?= 1
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: all book test release check-release clean venv

@@ -31,13 +31,20 @@ def grade(
     submissions: Path = typer.Argument(..., help="Folder of submissions: <student>/<id>.ipynb or <student>.ipynb."),
     out: Path = typer.Option(None, help="Output folder (default: grading/<exercise>)."),
     timeout: int = typer.Option(60, min=1, help="Seconds each cell may run before it is interrupted."),
+    jobs: int = typer.Option(0, min=0, help="Submissions graded at once (0: one per core)."),
+    force: bool = typer.Option(False, help="Grade again what an earlier run already graded."),
+    memory_mb: int = typer.Option(3072, min=256, help="Address-space limit of each kernel, in MiB."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Autograde every submission; write grades.csv and one feedback HTML per student."""
     from .grade import grade as do_grade
+    from .sandbox import Limits, layers
 
+    for line in layers().missing:
+        typer.echo(f"sandbox layer missing: {line}", err=True)
     out = out or Path("grading") / exercise
-    outcomes = do_grade(exercise, submissions, out, timeout=timeout, progress=progress)
+    outcomes = do_grade(exercise, submissions, out, timeout=timeout, jobs=jobs or None, force=force,
+                        limits=Limits(memory_mb=memory_mb), progress=progress)
     flagged = sum(1 for o in outcomes if o.reasons)
     typer.echo(f"graded {len(outcomes)} submissions of {exercise} ({flagged} flagged) -> {out / 'grades.csv'}")
 

@@ -50,11 +50,16 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
+def db_url(root: Path) -> str:
+    """The course's sqlite gradebook; parallel graders wait up to a minute for each other's writes."""
+    return f"sqlite:///{Path(root) / 'gradebook.db'}?timeout=60"
+
+
 def nbgrader_config(root: Path, **extra) -> Config:
     """nbgrader configuration for a course tree at ``root`` with a sqlite gradebook in it."""
     config = Config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.CourseDirectory.db_url = db_url(root)
     config.CourseDirectory.course_id = "cnnbook"
     config.NbGraderAPI.log_level = logging.WARNING
     for dotted, value in extra.items():

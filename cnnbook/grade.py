@@ -14,12 +14,21 @@ CSV and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
+import functools
+import hashlib
 import html
+import json
+import multiprocessing
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,12 +37,16 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from .course import api_for, build_course
+from .course import api_for, build_course, db_url as _db_url
+from .sandbox import ENV_VAR as SANDBOX_ENV
+from .sandbox import KERNEL_NAME, Limits, acquire_uid, kill_all, prepare_scratch, sandbox_env, write_kernelspec
 from .notebooks import is_test_cell, nbgrader_meta, read_source
 
 TIMEOUT_ENAME = "CellTimeoutError"
 DEAD_KERNEL_ENAME = "DeadKernelError"
 NOT_RUN_ENAME = "NotExecuted"
+#: Bumped when what a saved grade means changes, so old saved grades are not reused.
+STATE_VERSION = 1
 
 
 class SafeExecute(Execute):
@@ -150,7 +163,20 @@ def grade_ids(exercise_id: str) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells if nbgrader_meta(c).get("grade")]
 
 
+#: Errors that mean the sandbox stopped something, and what the CSV calls them.
+RESOURCE_ERRORS = {
+    "MemoryError": "resource limit: memory",
+    "BlockingIOError": "resource limit: processes",
+}
+RESOURCE_MESSAGES = {
+    "File too large": "resource limit: file size",
+    "Resource temporarily unavailable": "resource limit: processes",
+    "Cannot allocate memory": "resource limit: memory",
+}
+
+
 def _reasons_from_autograded(path: Path) -> list[str]:
+    """What the executed notebook shows the grader did: timeouts, kernel deaths, resource limits."""
     if not path.exists():
         return []
     nb = nbformat.read(path, as_version=4)
@@ -162,10 +188,17 @@ def _reasons_from_autograded(path: Path) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") != "error":
                 continue
-            if out.get("ename") == TIMEOUT_ENAME:
-                reasons.append(f"timeout in {where}")
-            elif out.get("ename") == DEAD_KERNEL_ENAME:
-                reasons.append(f"kernel died in {where}")
+            ename, evalue = out.get("ename", ""), str(out.get("evalue", ""))
+            if ename == TIMEOUT_ENAME:
+                reason = "timeout"
+            elif ename == DEAD_KERNEL_ENAME:
+                reason = "kernel died"
+            elif ename in RESOURCE_ERRORS:
+                reason = RESOURCE_ERRORS[ename]
+            else:
+                reason = next((r for msg, r in RESOURCE_MESSAGES.items() if msg in evalue), None)
+            if reason and f"{reason} in {where}" not in reasons:
+                reasons.append(f"{reason} in {where}")
     return reasons
 
 
@@ -187,45 +220,139 @@ def grade(
     out: Path | None = None,
     *,
     timeout: int = 60,
+    jobs: int | None = None,
+    force: bool = False,
+    limits: Limits = Limits(),
     progress: bool = True,
 ) -> list[Outcome]:
-    """Autograde every submission in ``submissions``; write grades.csv and feedback into ``out``."""
-    out = Path(out or Path("grading") / exercise_id).resolve()
-    course = out / "course"
-    if course.exists():
-        shutil.rmtree(course)
-    course.mkdir(parents=True)
-    feedback_dir = out / "feedback"
-    if feedback_dir.exists():
-        shutil.rmtree(feedback_dir)
-    feedback_dir.mkdir(parents=True)
+    """Autograde every submission in ``submissions``; write grades.csv and feedback into ``out``.
 
-    api = api_for(
-        course,
-        **{
-            "Execute.timeout": timeout,
-            "Execute.startup_timeout": 120,
-            "Autograde.autograde_preprocessors": _autograde_preprocessors(),
-        },
-    )
-    build_course(course, exercise_id, api)
+    Submissions are graded ``jobs`` at a time (default: one per core), each kernel in the
+    sandbox of :mod:`cnnbook.sandbox`. A submission already graded from the same bytes, the same
+    source and the same settings is not graded again unless ``force``; each finished grade is
+    saved at once, so an interrupted batch resumes where it stopped.
+    """
+    out = Path(out or Path("grading") / exercise_id).resolve()
+    course, state_dir, feedback_dir = out / "course", out / "state", out / "feedback"
+    for folder in (course, state_dir, feedback_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+
+    build_course(course, exercise_id, api_for(course))
+    write_kernelspec(course / ".jupyter")
     questions = grade_ids(exercise_id)
+    settings = _settings_digest(course, exercise_id, timeout, limits)
     subs = find_submissions(exercise_id, Path(submissions))
 
-    outcomes = []
-    with warnings.catch_warnings():
-        # nbgrader's gradebook trips SQLAlchemy's autoflush warnings; they say nothing to an instructor.
-        warnings.filterwarnings("ignore", module="nbgrader")
-        warnings.filterwarnings("ignore", message=".*not in session.*")
-        for sub in _progress(subs, progress, f"grading {exercise_id}"):
-            outcomes.append(_grade_one(api, course, exercise_id, sub, feedback_dir))
-        _fill_scores(course, exercise_id, questions, outcomes)
-    for outcome in outcomes:
+    outcomes: dict[str, Outcome] = {}
+    todo: list[tuple[Submission, str]] = []
+    for sub in subs:
+        key = _submission_key(sub, settings)
+        saved = _load_state(state_dir / f"{sub.student}.json", key)
+        if saved is not None and not force and (feedback_dir / f"{sub.student}.html").exists():
+            outcomes[sub.student] = saved
+        else:
+            todo.append((sub, key))
+
+    task = functools.partial(_grade_in_worker, exercise_id=exercise_id, out=out, timeout=timeout, limits=limits)
+    with _progress_bar(progress, f"grading {exercise_id}", total=len(subs), done=len(outcomes)) as advance:
+        if todo:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
+                futures = {pool.submit(task, sub, key): sub for sub, key in todo}
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes[outcome.student] = outcome
+                    advance()
+
+    ordered = [outcomes[s.student] for s in subs]
+    _fill_scores(course, exercise_id, questions, ordered)
+    for outcome in ordered:
         target = feedback_dir / f"{outcome.student}.html"
         if not target.exists():
             _fallback_feedback(target, exercise_id, outcome)
-    write_csv(out / "grades.csv", questions, outcomes)
-    return outcomes
+    write_csv(out / "grades.csv", questions, ordered)
+    return ordered
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, label: str, total: int, done: int):
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task(label, total=total, completed=done)
+        yield lambda: bar.advance(task)
+
+
+def _settings_digest(course: Path, exercise_id: str, timeout: int, limits: Limits) -> str:
+    source = (course / "source" / exercise_id / f"{exercise_id}.ipynb").read_bytes()
+    h = hashlib.sha256(source)
+    h.update(json.dumps({"timeout": timeout, "limits": dataclasses.asdict(limits), "version": STATE_VERSION}).encode())
+    return h.hexdigest()
+
+
+def _submission_key(sub: Submission, settings: str) -> str:
+    h = hashlib.sha256(settings.encode())
+    h.update(sub.notebook.read_bytes() if sub.notebook is not None else b"<missing>")
+    h.update("\n".join(sub.reasons).encode())
+    return h.hexdigest()
+
+
+def _load_state(path: Path, key: str) -> Outcome | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != key:
+        return None
+    return Outcome(student=data["student"], reasons=list(data["reasons"]))
+
+
+def _save_state(path: Path, key: str, outcome: Outcome) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "student": outcome.student, "reasons": outcome.reasons}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+_UID: int | None = None
+
+
+def _init_worker() -> None:
+    global _UID
+    _UID = acquire_uid()
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+
+def _grade_in_worker(sub: Submission, key: str, *, exercise_id: str, out: Path, timeout: int, limits: Limits) -> Outcome:
+    """Grade one submission in a worker process; save its state; return its outcome."""
+    course = out / "course"
+    uid = _UID
+    scratch = Path(tempfile.mkdtemp(prefix="cnnbook-kernel-"))
+    try:
+        prepare_scratch(scratch, uid)
+        os.environ["JUPYTER_PATH"] = str(course / ".jupyter")
+        os.environ[SANDBOX_ENV] = sandbox_env(scratch, limits, uid)
+        api = api_for(
+            course,
+            **{
+                "Execute.timeout": timeout,
+                "Execute.startup_timeout": 120,
+                "Execute.kernel_name": KERNEL_NAME,
+                "KernelManager.transport": "ipc",
+                "KernelManager.ip": str(scratch / "kernel"),
+                "Autograde.autograde_preprocessors": _autograde_preprocessors(),
+            },
+        )
+        outcome = _grade_one(api, course, exercise_id, sub, out / "feedback")
+    finally:
+        kill_all(uid)
+        shutil.rmtree(scratch, ignore_errors=True)
+    _save_state(out / "state" / f"{sub.student}.json", key, outcome)
+    return outcome
 
 
 def _autograde_preprocessors():
@@ -235,22 +362,18 @@ def _autograde_preprocessors():
     return [SafeExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
 
 
-def _progress(items, enabled: bool, label: str):
-    if not enabled:
-        return items
-    from rich.progress import track
-
-    return track(items, description=label, transient=False)
-
-
 def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_dir: Path) -> Outcome:
     outcome = Outcome(sub.student, reasons=list(sub.reasons))
+    for stale in (feedback_dir / f"{sub.student}.html",):
+        stale.unlink(missing_ok=True)
     if sub.notebook is None:
+        _forget(course, exercise_id, sub.student)
         return outcome
     try:
         nb = read_submission(sub.notebook)
     except ValueError as err:
         outcome.reasons.append(str(err))
+        _forget(course, exercise_id, sub.student)
         return outcome
     target = course / "submitted" / sub.student / exercise_id / f"{exercise_id}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -261,6 +384,7 @@ def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_di
     if not result["success"]:
         last = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1:]
         outcome.reasons.append(f"autograde failed: {' '.join(last)}")
+        _forget(course, exercise_id, sub.student)
         return outcome
     fb = api.generate_feedback(exercise_id, sub.student, force=True)
     produced = course / "feedback" / sub.student / exercise_id / f"{exercise_id}.html"
@@ -269,10 +393,21 @@ def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_di
     return outcome
 
 
+def _forget(course: Path, exercise_id: str, student: str) -> None:
+    """Drop an earlier graded submission of a student whose current one cannot be graded."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(_db_url(course)) as gb:
+        try:
+            gb.remove_submission(exercise_id, student)
+        except MissingEntry:
+            pass
+
+
 def _fill_scores(course: Path, exercise_id: str, questions: list[str], outcomes: list[Outcome]) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(_db_url(course)) as gb:
         assignment = gb.find_assignment(exercise_id)
         max_total = float(assignment.max_score)
         for outcome in outcomes:

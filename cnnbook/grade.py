@@ -345,6 +345,7 @@ def _grade_in_worker(sub: Submission, key: str, *, exercise_id: str, out: Path, 
                 "KernelManager.transport": "ipc",
                 "KernelManager.ip": str(scratch / "kernel"),
                 "Autograde.autograde_preprocessors": _autograde_preprocessors(),
+                "GenerateFeedback.preprocessors": _feedback_preprocessors(),
             },
         )
         outcome = _grade_one(api, course, exercise_id, sub, out / "feedback")
@@ -360,6 +361,16 @@ def _autograde_preprocessors():
     from nbgrader.converters import Autograde
 
     return [SafeExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+
+
+def _feedback_preprocessors():
+    """nbgrader's feedback pipeline, with the hidden tests' source removed from what students see."""
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    default = GenerateFeedback.class_traits()["preprocessors"].default()
+    at = default.index(GetGrades) + 1
+    return [*default[:at], ClearHiddenTests, *default[at:]]
 
 
 def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_dir: Path) -> Outcome:

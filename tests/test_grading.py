@@ -1,9 +1,10 @@
 """`cnnbook grade` on a batch of fake submissions gives exactly the expected scores.
 
-One batch per exercise: the reference answer, the blank student notebook, every catalogued
-wrong answer, a notebook that is not JSON, one with a missing notebook, one that loops at top
-level and one that kills its kernel. Grading it once is the slow part; every test below reads
-the result.
+One batch per exercise: the reference answer, the blank student notebook and one catalogued
+wrong answer per function. The exercise of the foundation chapter (ex06-conv) also gets the
+submissions that test the grader itself: a notebook that is not JSON, a missing notebook, one
+that loops at top level and one that kills its kernel. Grading a batch once is the slow part;
+every test below reads the result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from cnnbook.grade import grade
 from cnnbook.notebooks import exercise_ids, nbgrader_meta, read_source
 from submissions import answered, mistakes, released, write
 
-TIMEOUT = 30  # seconds per cell: far above what any reference cell needs
+TIMEOUT = 120  # seconds per cell: far above what any reference cell needs (labs train models)
+PIPELINE_EXERCISE = "ex06-conv"
+PIPELINE_TIMEOUT = 20  # the batch with the looping notebook: a short timeout keeps the test quick
 
 
 def points(exercise_id):
@@ -61,35 +64,38 @@ def batch(request, tmp_path_factory):
     write(released(exercise_id), subs / "blank.ipynb")
     for m in sampled_mistakes(exercise_id):
         write(answered(exercise_id, {field(m, "replaces"): field(m, "code")}), subs / f"mistake-{field(m, 'id')}.ipynb")
-    (subs / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
-    (subs / "missing").mkdir()
-    # Loops forever after defining the first function: loses nothing but is flagged.
-    write(answered(exercise_id, {first: "while True:\n    pass"}), subs / "looping.ipynb")
-    # Kills its kernel in the last solution cell: keeps what was graded before, loses the rest.
-    write(answered(exercise_id, {last: "import os\nos._exit(1)"}), subs / "crashing.ipynb")
+    if exercise_id == PIPELINE_EXERCISE:
+        (subs / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+        (subs / "missing").mkdir()
+        # Loops forever after defining the first function: loses nothing but is flagged.
+        write(answered(exercise_id, {first: "while True:\n    pass"}), subs / "looping.ipynb")
+        # Kills its kernel in the last solution cell: keeps what was graded before, loses the rest.
+        write(answered(exercise_id, {last: "import os\nos._exit(1)"}), subs / "crashing.ipynb")
 
-    grade(exercise_id, subs, out, timeout=TIMEOUT, progress=False)
+    grade(exercise_id, subs, out, timeout=PIPELINE_TIMEOUT if exercise_id == PIPELINE_EXERCISE else TIMEOUT,
+          progress=False)
     with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
         rows = {row["student"]: row for row in csv.DictReader(fh)}
-    return exercise_id, out, rows
+    return exercise_id, out, rows, subs
 
 
 def test_manually_graded_answers_are_marked_for_a_person(batch):
-    exercise_id, _, rows = batch
+    exercise_id, _, rows, _ = batch
     manual = any(nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution") for c in read_source(exercise_id).cells)
     assert rows["correct"]["needs_manual_grading"] == ("yes" if manual else "no")
 
 
 def test_every_student_has_a_row_and_feedback(batch):
-    exercise_id, out, rows = batch
-    expected = {"correct", "blank", "broken", "missing", "looping", "crashing"} | {f"mistake-{field(m, 'id')}" for m in sampled_mistakes(exercise_id)}
+    exercise_id, out, rows, _ = batch
+    pipeline = {"broken", "missing", "looping", "crashing"} if exercise_id == PIPELINE_EXERCISE else set()
+    expected = {"correct", "blank"} | pipeline | {f"mistake-{field(m, 'id')}" for m in sampled_mistakes(exercise_id)}
     assert set(rows) == expected
     for student in expected:
         assert (out / "feedback" / f"{student}.html").stat().st_size > 0
 
 
 def test_reference_gets_full_marks(batch):
-    exercise_id, _, rows = batch
+    exercise_id, _, rows, _ = batch
     every_cell = sum(float(nbgrader_meta(c)["points"]) for c in read_source(exercise_id).cells if nbgrader_meta(c).get("grade"))
     assert float(rows["correct"]["total"]) == sum(points(exercise_id).values())
     assert float(rows["correct"]["max_total"]) == every_cell
@@ -97,24 +103,30 @@ def test_reference_gets_full_marks(batch):
 
 
 def test_blank_notebook_gets_nothing(batch):
-    _, _, rows = batch
+    _, _, rows, _ = batch
     assert float(rows["blank"]["total"]) == 0
 
 
+def pipeline_batch(batch):
+    if batch[0] != PIPELINE_EXERCISE:
+        pytest.skip(f"the grader's own failure cases are graded once, with {PIPELINE_EXERCISE}")
+    return batch
+
+
 def test_unreadable_and_missing_notebooks_get_zero_with_a_reason(batch):
-    _, _, rows = batch
+    _, _, rows, _ = pipeline_batch(batch)
     assert float(rows["broken"]["total"]) == 0 and "not valid notebook JSON" in rows["broken"]["reasons"]
     assert float(rows["missing"]["total"]) == 0 and "missing notebook" in rows["missing"]["reasons"]
 
 
 def test_infinite_loop_is_interrupted_and_flagged(batch):
-    exercise_id, _, rows = batch
+    exercise_id, _, rows, _ = pipeline_batch(batch)
     assert float(rows["looping"]["total"]) == sum(points(exercise_id).values())
     assert "timeout in" in rows["looping"]["reasons"]
 
 
 def test_kernel_death_costs_only_what_came_after(batch):
-    exercise_id, _, rows = batch
+    exercise_id, _, rows, _ = pipeline_batch(batch)
     pts = points(exercise_id)
     cells = [nbgrader_meta(c) for c in read_source(exercise_id).cells]
     last = max(i for i, meta in enumerate(cells) if meta.get("solution"))
@@ -125,7 +137,7 @@ def test_kernel_death_costs_only_what_came_after(batch):
 
 
 def test_each_catalogued_mistake_loses_points_where_expected(batch):
-    exercise_id, _, rows = batch
+    exercise_id, _, rows, _ = batch
     pts = points(exercise_id)
     for m in sampled_mistakes(exercise_id):
         row = rows[f"mistake-{field(m, 'id')}"]
@@ -135,3 +147,16 @@ def test_each_catalogued_mistake_loses_points_where_expected(batch):
         for grade_id in expect:
             assert float(row[grade_id]) == 0, f"{field(m, 'id')} kept the points of {grade_id}"
         assert float(row["total"]) == sum(v for g, v in pts.items() if float(row[g]) > 0)
+
+
+def test_regrading_resumes_and_gives_the_same_csv(batch):
+    exercise_id, out, _, subs = pipeline_batch(batch)
+    first = (out / "grades.csv").read_bytes()
+    autograded = sorted((out / "course" / "autograded").rglob("*.ipynb"))
+    stamps = [p.stat().st_mtime_ns for p in autograded]
+    grade(exercise_id, subs, out, timeout=PIPELINE_TIMEOUT, progress=False)
+    assert (out / "grades.csv").read_bytes() == first
+    assert [p.stat().st_mtime_ns for p in autograded] == stamps, "a second run graded finished submissions again"
+    grade(exercise_id, subs, out, timeout=PIPELINE_TIMEOUT, jobs=1, force=True, progress=False)
+    assert (out / "grades.csv").read_bytes() == first, "one worker and two workers gave different grades"
+    assert [p.stat().st_mtime_ns for p in autograded] != stamps

@@ -46,7 +46,9 @@ def sampled_mistakes(exercise_id):
 
 
 def solution_ids(exercise_id):
-    return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells if nbgrader_meta(c).get("solution")]
+    """The code cells students answer (a written answer is a Markdown solution cell)."""
+    return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells
+            if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
 
 
 def field(mistake, name):
@@ -128,9 +130,9 @@ def test_infinite_loop_is_interrupted_and_flagged(batch):
 def test_kernel_death_costs_only_what_came_after(batch):
     exercise_id, _, rows, _ = pipeline_batch(batch)
     pts = points(exercise_id)
-    cells = [nbgrader_meta(c) for c in read_source(exercise_id).cells]
-    last = max(i for i, meta in enumerate(cells) if meta.get("solution"))
-    tests_after = [meta["grade_id"] for meta in cells[last:] if meta.get("grade")]
+    cells = read_source(exercise_id).cells
+    last = max(i for i, c in enumerate(cells) if nbgrader_meta(c).get("solution") and c.cell_type == "code")
+    tests_after = [nbgrader_meta(c)["grade_id"] for c in cells[last:] if nbgrader_meta(c).get("grade_id") in pts]
     assert tests_after, "the last solution cell should be followed by its tests"
     assert float(rows["crashing"]["total"]) == sum(pts.values()) - sum(pts[g] for g in tests_after)
     assert "kernel died" in rows["crashing"]["reasons"]

@@ -160,9 +160,13 @@ def _mounts(scratch: Path) -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    package = str(Path(cnnbook.__file__).resolve().parent)
-    binds = [(p, "--ro-bind") for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
-                                                sys.prefix, package})]
+    package = Path(cnnbook.__file__).resolve().parent
+    # The book's public data sets (data/ of a checkout) are readable; nothing else of the project is.
+    shared = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix, str(package)}
+    data = package.parent / "data"
+    if data.is_dir():
+        shared.add(str(data))
+    binds = [(p, "--ro-bind") for p in sorted(shared)]
     binds.append((str(scratch), "--bind"))
     made: set[str] = set()
     for path, how in binds:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-HTML = Path("_build") / "html"
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 CSS_EXTERNAL = re.compile(r"""url\(\s*["']?(?:https?:)?//|@import\s+["'](?:https?:)?//""", re.I)
 # Plain links a reader may click are fine; what a page loads by itself is not.
@@ -17,14 +13,9 @@ LOADING_TAG = re.compile(r"<(script|img|iframe|audio|video|source|embed)\b[^>]*>
 
 
 @pytest.fixture(scope="module")
-def built(root):
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(root), "--builder", "html", "-W", "-n", "--keep-going"],
-        cwd=root, capture_output=True, text=True, timeout=1500,
-    )
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
-    return root / HTML
+def built(built_book):
+    """The public book, built once per test run (the session fixture of conftest.py)."""
+    return built_book
 
 
 def test_chapter_and_exercise_pages_exist(built):

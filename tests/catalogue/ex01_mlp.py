@@ -9,17 +9,7 @@ when given, is a phrase that the message of the hidden check of ``replaces`` mus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str
-    replaces: str
-    description: str
-    code: str
-    expect: tuple[str, ...]
-    hint: str | None = None
+from catalogue import Mistake
 
 
 MISTAKES: list[Mistake] = [

@@ -40,13 +40,20 @@ from nbgrader.preprocessors import Execute
 from .course import api_for, build_course, db_url as _db_url
 from .sandbox import ENV_VAR as SANDBOX_ENV
 from .sandbox import KERNEL_NAME, Limits, acquire_uid, kill_all, prepare_scratch, sandbox_env, write_kernelspec
+from .checks._replay import RECORD_VAR
 from .notebooks import is_test_cell, nbgrader_meta, read_source
+from . import verify
 
 TIMEOUT_ENAME = "CellTimeoutError"
 DEAD_KERNEL_ENAME = "DeadKernelError"
 NOT_RUN_ENAME = "NotExecuted"
 #: Bumped when what a saved grade means changes, so old saved grades are not reused.
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: Characters of printed or displayed output kept per cell; the rest is dropped (errors are kept).
+OUTPUT_LIMIT = 1_000_000
+TRUNCATED_MARK = "[output truncated by the grader"
+#: The error a cell gets in the graded notebook when it passed in the kernel but not outside.
+REPLAY_ENAME = "GraderCheckFailed"
 
 
 class SafeExecute(Execute):
@@ -60,7 +67,23 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None
+        self._output_sizes: dict[int, int] = {}
         return super().preprocess(nb, resources, km)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most OUTPUT_LIMIT characters of what a cell prints or displays; errors always."""
+        if msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content") or {}
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in (content.get("data") or {}).values())
+        used = self._output_sizes.get(cell_index, 0)
+        self._output_sizes[cell_index] = used + size
+        if used + size <= OUTPUT_LIMIT:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= OUTPUT_LIMIT:  # the first output over the limit: say so once
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=f"{TRUNCATED_MARK} ({OUTPUT_LIMIT:,} characters "
+                                               "at most per cell; the rest was dropped)\n"))
+        return None
 
     def start_new_kernel(self, **kwargs):
         # The kernel's own start-up chatter on stderr would drown the progress bar;
@@ -186,6 +209,8 @@ def _reasons_from_autograded(path: Path) -> list[str]:
             continue
         where = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
         for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and TRUNCATED_MARK in str(out.get("text", "")):
+                reasons.append(f"output limit: more than {OUTPUT_LIMIT:,} characters printed in {where}")
             if out.get("output_type") != "error":
                 continue
             ename, evalue = out.get("ename", ""), str(out.get("evalue", ""))
@@ -323,6 +348,9 @@ _UID: int | None = None
 def _init_worker() -> None:
     global _UID
     _UID = acquire_uid()
+    # The replayed checks compute their references with NumPy and torch: one thread per worker.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")
 
@@ -334,8 +362,10 @@ def _grade_in_worker(sub: Submission, key: str, *, exercise_id: str, out: Path, 
     scratch = Path(tempfile.mkdtemp(prefix="cnnbook-kernel-"))
     try:
         prepare_scratch(scratch, uid)
+        record = scratch / "record"
+        prepare_scratch(record, uid)
         os.environ["JUPYTER_PATH"] = str(course / ".jupyter")
-        os.environ[SANDBOX_ENV] = sandbox_env(scratch, limits, uid)
+        os.environ[SANDBOX_ENV] = sandbox_env(scratch, limits, uid, extra={RECORD_VAR: str(record)})
         api = api_for(
             course,
             **{
@@ -348,7 +378,7 @@ def _grade_in_worker(sub: Submission, key: str, *, exercise_id: str, out: Path, 
                 "GenerateFeedback.preprocessors": _feedback_preprocessors(),
             },
         )
-        outcome = _grade_one(api, course, exercise_id, sub, out / "feedback")
+        outcome = _grade_one(api, course, exercise_id, sub, out / "feedback", record)
     finally:
         kill_all(uid)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -373,7 +403,7 @@ def _feedback_preprocessors():
     return [*default[:at], ClearHiddenTests, *default[at:]]
 
 
-def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_dir: Path) -> Outcome:
+def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_dir: Path, record: Path) -> Outcome:
     outcome = Outcome(sub.student, reasons=list(sub.reasons))
     for stale in (feedback_dir / f"{sub.student}.html",):
         stale.unlink(missing_ok=True)
@@ -386,6 +416,7 @@ def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_di
         outcome.reasons.append(str(err))
         _forget(course, exercise_id, sub.student)
         return outcome
+    outcome.reasons.extend(verify.scan(exercise_id, nb))
     target = course / "submitted" / sub.student / exercise_id / f"{exercise_id}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
@@ -397,11 +428,54 @@ def _grade_one(api, course: Path, exercise_id: str, sub: Submission, feedback_di
         outcome.reasons.append(f"autograde failed: {' '.join(last)}")
         _forget(course, exercise_id, sub.student)
         return outcome
+    verdicts = verify.replay(exercise_id, record)
+    outcome.reasons.extend(_apply_verdicts(course, exercise_id, sub.student, autograded, verdicts))
     fb = api.generate_feedback(exercise_id, sub.student, force=True)
     produced = course / "feedback" / sub.student / exercise_id / f"{exercise_id}.html"
     if fb["success"] and produced.exists():
         shutil.copyfile(produced, feedback_dir / f"{sub.student}.html")
     return outcome
+
+
+def _apply_verdicts(course: Path, exercise_id: str, student: str, autograded: Path,
+                    verdicts: dict[str, verify.Verdict]) -> list[str]:
+    """Zero every cell that passed in the kernel but failed the grader's replay of its checks.
+
+    The graded notebook gets an error output in that cell (students see it in their feedback)
+    and the gradebook a score of 0; the returned reasons go to the CSV.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    zeroed: dict[str, str] = {}
+    with Gradebook(_db_url(course)) as gb:
+        for grade_id, verdict in verdicts.items():
+            if verdict.status != "fail":
+                continue
+            try:
+                grade = gb.find_grade(grade_id, exercise_id, exercise_id, student)
+            except MissingEntry:
+                continue
+            if (grade.auto_score or 0) > 0:
+                grade.auto_score = 0.0
+                zeroed[grade_id] = verdict.message
+        gb.db.commit()
+    if not zeroed:
+        return []
+    nb = nbformat.read(autograded, as_version=4)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if cell.cell_type == "code" and grade_id in zeroed:
+            cell.outputs.append(_error_output(
+                REPLAY_ENAME, "this cell passed in your notebook, but the grader's own check of the results your "
+                f"code produced failed: {zeroed[grade_id]}"))
+    nbformat.write(nb, autograded)
+    return [f"tampered tests or assertion helpers: {grade_id} passed in the notebook but failed the grader's "
+            f"check outside it ({_short(message)})" for grade_id, message in zeroed.items()]
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _forget(course: Path, exercise_id: str, student: str) -> None:

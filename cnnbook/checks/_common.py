@@ -19,6 +19,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import _replay
+from ._replay import Outcome
+
 #: Libraries a NumPy exercise may not call (they would do the work for the student).
 FORBIDDEN_LIBRARIES = ("torch", "scipy", "tensorflow", "keras", "jax", "jaxlib")
 
@@ -70,54 +73,99 @@ def call_text(name: str, args: Sequence[tuple[str, Any]], kwargs: dict | None = 
     return f"{name}({', '.join(parts)})"
 
 
+def attempt(fn: Callable, name: str, args: Sequence[tuple[str, Any]], kwargs: dict | None = None,
+            *, forbid: bool = False, mutation: bool = False) -> Outcome:
+    """Call a student's function once and report what happened, without judging it.
+
+    Every call of the student's code by a check goes through here: in the grading kernel the
+    outcome is also recorded, and when the grader replays the check outside the kernel the
+    recorded outcome comes back instead of a call (see :mod:`cnnbook.checks._replay`).
+    """
+    kwargs = dict(kwargs or {})
+    mode = _replay.mode()
+    check = _replay.current_check() if mode is not None and not mode.suspended else None
+    if isinstance(mode, _replay.Replayer) and not mode.suspended:
+        return mode.call(check, call_text(name, args, kwargs), _replay.call_digest(args, kwargs),
+                         ([value for _, value in args], kwargs))
+    # The fingerprint is taken before the call: the student's code may change its inputs.
+    key = _replay.call_digest(args, kwargs) if check is not None else None
+    outcome = _invoke(fn, args, kwargs, forbid=forbid, mutation=mutation)
+    if key is not None:
+        mode.call(check, call_text(name, args, kwargs), key, outcome)
+    return outcome
+
+
+def _invoke(fn: Callable, args: Sequence[tuple[str, Any]], kwargs: dict, *, forbid: bool, mutation: bool) -> Outcome:
+    before = [(label, value.copy()) for label, value in args if isinstance(value, np.ndarray)] if mutation else []
+    outcome = Outcome()
+    recorder = _Recorder(FORBIDDEN_LIBRARIES) if forbid else None
+    previous = sys.getprofile()
+    if recorder is not None:
+        sys.setprofile(recorder)
+    try:
+        outcome.result = fn(*[value for _, value in args], **kwargs)
+    except Exception as err:  # judged by the caller
+        outcome.error = err
+    finally:
+        if recorder is not None:
+            _restore_profiler(previous)
+            outcome.offence = recorder.offence
+    if outcome.error is None:
+        current = dict(args)
+        for label, saved in before:
+            now = current[label]
+            if now.shape != saved.shape or not np.array_equal(now, saved, equal_nan=True):
+                outcome.mutated.append(label)
+    return outcome
+
+
 def call(fn: Callable, name: str, args: Sequence[tuple[str, Any]], kwargs: dict | None = None,
          *, forbid: bool = False, mutation: bool = True,
          explain: Callable[[BaseException], str | None] | None = None):
     """Call a student's function; turn any exception it raises into a readable failure.
 
     ``args`` are ``(label, value)`` pairs passed positionally, ``kwargs`` by keyword. With
-    ``forbid`` the call runs under :func:`forbid_libraries`; with ``mutation`` the array
-    arguments must come back unchanged. ``explain`` may add a likely cause to an error.
+    ``forbid`` the call must not use torch, SciPy & co. (see :func:`forbid_libraries`); with
+    ``mutation`` the array arguments must come back unchanged. ``explain`` may add a likely
+    cause to an error.
     """
     kwargs = dict(kwargs or {})
     text = call_text(name, args, kwargs)
-    before = [(label, value.copy()) for label, value in args if isinstance(value, np.ndarray)] if mutation else []
-    guard = forbid_libraries(name) if forbid else contextlib.nullcontext()
-    try:
-        with guard:
-            result = fn(*[value for _, value in args], **kwargs)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
+    outcome = attempt(fn, name, args, kwargs, forbid=forbid, mutation=mutation)
+    if outcome.offence is not None:
+        # reported even when the student's code failed too: the library call is the real problem
+        fail(_forbidden_message(name, outcome.offence))
+    err = outcome.error
+    if isinstance(err, CheckFailure):
+        raise err
+    if isinstance(err, NotImplementedError):
         fail(f"{name} is not implemented yet: {text} raised NotImplementedError. "
              "Replace `raise NotImplementedError()` with your code.")
-    except Exception as err:  # the student's own error, reported with the input that caused it
+    if err is not None:  # the student's own error, reported with the input that caused it
         cause = explain(err) if explain else None
         if cause is None and "could not be broadcast" in str(err):
             cause = "A NumPy broadcasting error: print the shapes of the arrays combined on that line."
         fail(f"{text} raised {type(err).__name__}: {str(err).rstrip()}" + (f". {cause}" if cause else ""))
-    for label, saved in before:
-        current = dict(args)[label]
-        if current.shape != saved.shape or not np.array_equal(current, saved, equal_nan=True):
-            fail(f"{text} modified its input {label} in place. Work on a copy "
-                 f"(e.g. `{label}.copy()` or a new array); never write into the arguments.")
-    return result
+    for label in outcome.mutated:
+        fail(f"{text} modified its input {label} in place. Work on a copy "
+             f"(e.g. `{label}.copy()` or a new array); never write into the arguments.")
+    return outcome.result
 
 
 def expect_error(fn: Callable, name: str, args: Sequence[tuple[str, Any]], kwargs: dict | None = None,
                  *, error: type[BaseException] = ValueError, why: str) -> None:
     """The call must raise ``error`` (e.g. ``ValueError``); ``why`` says what is wrong with the input."""
     text = call_text(name, args, kwargs)
-    try:
-        result = fn(*[value for _, value in args], **(kwargs or {}))
-    except error:
+    outcome = attempt(fn, name, args, kwargs)
+    err = outcome.error
+    if isinstance(err, error):
         return
-    except NotImplementedError:
+    if isinstance(err, NotImplementedError):
         fail(f"{name} is not implemented yet: {text} raised NotImplementedError.")
-    except Exception as err:
+    if err is not None:
         fail(f"{text} should raise {error.__name__} because {why}; it raised {type(err).__name__}: {err}. "
              f"Check the arguments at the top of {name} and raise {error.__name__} with a clear message.")
-    fail(f"{text} should raise {error.__name__} because {why}; it returned {describe(result)} instead.")
+    fail(f"{text} should raise {error.__name__} because {why}; it returned {describe(outcome.result)} instead.")
 
 
 def check_int(result: Any, expected: int, text: str, *, hint: str = "") -> None:
@@ -368,8 +416,12 @@ def forbid_libraries(name: str, libraries: Sequence[str] = FORBIDDEN_LIBRARIES):
         _restore_profiler(previous)
         if recorder.offence is not None:
             # raised even when the student's code failed too: the library call is the real problem
-            fail(f"{name} must be implemented with NumPy; it called {recorder.offence}. "
-                 "torch, SciPy, TensorFlow and JAX are off limits in this exercise.")
+            fail(_forbidden_message(name, recorder.offence))
+
+
+def _forbidden_message(name: str, offence: str) -> str:
+    return (f"{name} must be implemented with NumPy; it called {offence}. "
+            "torch, SciPy, TensorFlow and JAX are off limits in this exercise.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,12 +429,29 @@ def forbid_libraries(name: str, libraries: Sequence[str] = FORBIDDEN_LIBRARIES):
 
 def best_time(fn: Callable[[], Any], *, repeat: int = 3, bound: float) -> float:
     """Best wall time of up to ``repeat`` runs; stops early once a run beats ``bound`` or takes
-    longer than twice ``bound`` (clearly too slow: no point in waiting more)."""
+    longer than twice ``bound`` (clearly too slow: no point in waiting more).
+
+    The timing runs are not recorded call by call; the grader's replay gets the time measured in
+    the kernel.
+    """
+    mode = _replay.mode()
+    check = _replay.current_check() if mode is not None and not mode.suspended else None
+    key = _replay.digest((repeat, bound))
+    if isinstance(mode, _replay.Replayer) and not mode.suspended:
+        return float(mode.value(check, "timing", key))
+    if mode is not None:
+        mode.suspended += 1
     best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-        if best < bound or best > 2 * bound:
-            break
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - start)
+            if best < bound or best > 2 * bound:
+                break
+    finally:
+        if mode is not None:
+            mode.suspended -= 1
+    if check is not None:
+        mode.write("value", check, "timing", key, value=_replay.encode_value(best))
     return best

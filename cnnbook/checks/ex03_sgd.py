@@ -72,20 +72,27 @@ def _global_random_untouched(name: str):
 # minibatches
 
 def _epoch(fn, n, batch_size, rng):
-    """Run ``minibatches`` for one epoch and return its batches as a list (inside ``call``)."""
+    """Run ``minibatches`` for one epoch (inside ``call``): its batches as a list, and whether it
+    drew anything from ``rng``."""
+    state = rng.bit_generator.state
     result = fn(n, batch_size, rng)
     try:
         iterator = iter(result)
     except TypeError:
         fail(f"minibatches(n={n}, batch_size={batch_size}, rng) returned {describe(result)}, which is not "
              "iterable: `yield` each batch (a generator) or return a list of index arrays.")
-    return list(iterator)
+    batches = list(iterator)
+    return batches, rng.bit_generator.state != state
 
 
-def _one_epoch(fn, n, batch_size, rng):
+def _one_epoch(fn, n, batch_size, rng, *, drew: list | None = None):
+    """The batches of one epoch; ``drew`` (a list) gets whether the epoch drew from ``rng``."""
     args = [("n", n), ("batch_size", batch_size), ("rng", rng)]
     with _global_random_untouched("minibatches"):
-        return call(lambda *a: _epoch(fn, *a), "minibatches", args, forbid=True)
+        batches, used = call(lambda *a: _epoch(fn, *a), "minibatches", args, forbid=True)
+    if drew is not None:
+        drew.append(used)
+    return batches
 
 
 def _expected_sizes(n: int, batch_size: int) -> list[int]:
@@ -142,12 +149,11 @@ def check_minibatches(fn):
         cases.append((int(rng.integers(2, 120)), int(rng.integers(1, 40))))
     unused = []  # the calls that drew nothing from rng
     for k, (n, batch_size) in enumerate(cases):
-        gen = _Generator(100 + k)
-        state = gen.bit_generator.state
         text = f"minibatches(n={n}, batch_size={batch_size}, rng)"
-        batches = _one_epoch(fn, n, batch_size, gen)
+        drew: list[bool] = []
+        batches = _one_epoch(fn, n, batch_size, _Generator(100 + k), drew=drew)
         _check_epoch(batches, n, batch_size, text)
-        if n > 1 and gen.bit_generator.state == state:
+        if n > 1 and not drew[0]:
             unused.append(text)
 
     # Shuffled: the examples, not only the batches.

@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from ._common import (
+    attempt,
     call,
     call_text,
     best_time,
@@ -160,11 +161,11 @@ def check_conv_output_size(fn):
         text = call_text("conv_output_size", args)
         why = (f"the filter does not fit evenly: (W - F + 2P) / S = ({W} - {F} + {2 * P}) / {S} "
                f"= {(W - F + 2 * P) / S:g} is not an integer")
-        try:
-            result = fn(W, F, P, S)
-        except ValueError:
+        outcome = attempt(fn, "conv_output_size", args)
+        err, result = outcome.error, outcome.result
+        if isinstance(err, ValueError):
             continue
-        except Exception as err:
+        if err is not None:
             fail(f"{text} should raise ValueError because {why}; it raised {type(err).__name__}: {err}.")
         if result == (W - F + 2 * P) // S + 1:
             fail(f"{text} returned {result!r}; it should raise ValueError because {why}. Floor division "

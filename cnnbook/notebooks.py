@@ -1,14 +1,21 @@
-"""Reading the instructor sources in ``solutions/`` and running their cells as plain Python."""
+"""Reading the instructor sources in ``solutions/`` and running their cells as plain Python.
+
+The helpers that look at one cell (:func:`nbgrader_meta`, :func:`is_test_cell`,
+:func:`strip_hidden`) also take a cell of a notebook read as plain JSON, and jupytext and
+nbformat are imported only when a source is read: a student's check cell
+(:mod:`cnnbook.selfcheck`) uses those helpers and should not wait seconds for the imports.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import jupytext
-import nbformat
+from typing import TYPE_CHECKING
 
 from . import ROOT
+
+if TYPE_CHECKING:
+    import nbformat
 
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
@@ -31,6 +38,8 @@ def source_path(exercise_id: str) -> Path:
 
 def read_source(exercise_id: str) -> nbformat.NotebookNode:
     """The instructor notebook of an exercise (solutions, public and hidden tests)."""
+    import jupytext
+
     return jupytext.read(source_path(exercise_id))
 
 
@@ -39,12 +48,12 @@ def nbgrader_meta(cell) -> dict:
 
 
 def is_solution_cell(cell) -> bool:
-    return cell.cell_type == "code" and bool(nbgrader_meta(cell).get("solution"))
+    return cell.get("cell_type") == "code" and bool(nbgrader_meta(cell).get("solution"))
 
 
 def is_test_cell(cell) -> bool:
     meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def strip_hidden(source: str) -> str:

@@ -2,8 +2,9 @@
 mistake with a message that points at it, a blank student notebook fails everything, the
 checks watch the device, and the whole lab runs well within its budget on the CPU.
 
-The lab's demonstration cells (tagged ``demo``: plots and a training run) are left out when a
-catalogued mistake is tried: they only show results and would spend seconds each time."""
+The lab's demonstration cells (tagged ``demo``: plots and a training run) and its closing check
+cell (``check_all``, which runs the public tests again) are left out when a catalogued mistake is
+tried: they only show results and would spend seconds each time."""
 
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ def _is_demo(cell) -> bool:
 
 
 def lab_namespace(overrides: str | None = None, *, blank: bool = False) -> dict:
-    """The lab's code cells run as plain Python, without its test cells and its demo cells;
-    ``overrides`` (a catalogued mistake) runs afterwards; ``blank`` empties the solutions as the
-    release does."""
+    """The lab's code cells run as plain Python, without its test cells, its demo cells and its
+    check cell; ``overrides`` (a catalogued mistake) runs afterwards; ``blank`` empties the
+    solutions as the release does."""
     namespace: dict = {"__name__": "lab04_autodiff_source"}
     for i, cell in enumerate(read_source(EXERCISE).cells):
-        if cell.cell_type != "code" or nbgrader_meta(cell).get("grade") or _is_demo(cell):
+        if cell.cell_type != "code" or nbgrader_meta(cell).get("grade") or _is_demo(cell) \
+                or nbgrader_meta(cell).get("grade_id") == "check_all":
             continue
         source = cell.source
         if blank:

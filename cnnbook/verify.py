@@ -157,8 +157,10 @@ def scan(exercise_id: str, nb: nbformat.NotebookNode) -> list[str]:
     edited, deleted or duplicated, then suspicious code."""
     released = _released_sources(exercise_id)
     findings: list[str] = _test_cell_changes(exercise_id, nb)
-    cells = [(i, c) for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"]
-    for index, cell in cells:
+    places: dict[str, list[str]] = {}  # finding -> where it was seen
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
         source = cell.source if isinstance(cell.get("source"), str) else "".join(cell.get("source") or [])
         if source in released:
             continue
@@ -167,10 +169,11 @@ def scan(exercise_id: str, nb: nbformat.NotebookNode) -> list[str]:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):
             continue  # IPython magics or a syntax error: the kernel reports it
-        for finding in _Scanner(exercise_id).run(tree):
-            line = f"{finding} in {where}"
-            if line not in findings:
-                findings.append(line)
+        for finding, line in _Scanner(exercise_id).run(tree):
+            spots = places.setdefault(finding, [])
+            if len(spots) < 3:
+                spots.append(f"{where} line {line}")
+    findings += [f"{finding} ({', '.join(spots)})" for finding, spots in places.items()]
     return findings[:8]
 
 
@@ -185,7 +188,7 @@ def _test_cell_changes(exercise_id: str, nb: nbformat.NotebookNode) -> list[str]
         return []
     tests = {nbgrader_meta(c)["grade_id"]: c for c in nbformat.read(path, as_version=4).cells if is_test_cell(c)}
     seen: dict[str, int] = {}
-    findings = []
+    edited, repointed = [], []
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if not isinstance(grade_id, str):
@@ -197,12 +200,16 @@ def _test_cell_changes(exercise_id: str, nb: nbformat.NotebookNode) -> list[str]
         source = cell.get("source")
         source = source if isinstance(source, str) else "".join(source or [])
         if source != original.source:
-            findings.append(f"tampered tests: test cell {grade_id} edited")
+            edited.append(grade_id)
         if nbgrader_meta(cell).get("points") != nbgrader_meta(original).get("points"):
-            findings.append(f"tampered tests: points of {grade_id} changed")
-    findings += [f"tampered tests: grade id {g} appears {n} times" for g, n in seen.items() if n > 1]
-    findings += [f"tampered tests: test cell {g} deleted" for g in tests if g not in seen]
-    return findings
+            repointed.append(grade_id)
+    groups = [
+        ("test cells edited", edited),
+        ("points changed", repointed),
+        ("test cells deleted", [g for g in tests if g not in seen]),
+        ("grade ids duplicated", [f"{g} x{n}" for g, n in seen.items() if n > 1]),
+    ]
+    return [f"tampered tests: {what}: {', '.join(ids)}" for what, ids in groups if ids]
 
 
 def _released_sources(exercise_id: str) -> set[str]:
@@ -217,13 +224,16 @@ class _Scanner(ast.NodeVisitor):
     def __init__(self, exercise_id: str):
         self.numpy_only = numpy_only(exercise_id)
         self.modules: dict[str, str] = {}  # alias -> module name
-        self.findings: list[str] = []
+        self.findings: list[tuple[str, int]] = []
 
-    def run(self, tree: ast.AST) -> list[str]:
+    def run(self, tree: ast.AST) -> list[tuple[str, int]]:
         for node in ast.walk(tree):  # aliases first, wherever the import is
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self.modules[(alias.asname or alias.name).split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                    if alias.asname:
+                        self.modules[alias.asname] = alias.name
+                    else:
+                        self.modules[alias.name.split(".")[0]] = alias.name.split(".")[0]
                     self._library(alias.name, node)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 for alias in node.names:
@@ -233,9 +243,8 @@ class _Scanner(ast.NodeVisitor):
         return self.findings
 
     def _add(self, text: str, node: ast.AST) -> None:
-        line = f"{text} (line {getattr(node, 'lineno', '?')})"
-        if line not in self.findings:
-            self.findings.append(line)
+        if all(text != seen for seen, _ in self.findings):
+            self.findings.append((text, getattr(node, "lineno", 0)))
 
     def _library(self, module: str, node: ast.AST) -> None:
         root = module.split(".")[0]
@@ -248,15 +257,12 @@ class _Scanner(ast.NodeVisitor):
         """``numpy.testing.assert_allclose`` for an attribute chain rooted at an imported module."""
         parts = []
         while isinstance(node, (ast.Attribute, ast.Subscript)):
-            if isinstance(node, ast.Attribute):
-                parts.append(node.attr)
-            else:
-                parts.append("[...]")
+            parts.append("." + node.attr if isinstance(node, ast.Attribute) else "[...]")
             node = node.value
         if isinstance(node, ast.Name) and node.id in self.modules:
-            return ".".join([self.modules[node.id], *reversed(parts)])
+            return self.modules[node.id] + "".join(reversed(parts))
         if isinstance(node, ast.Name) and node.id in ("sys", "builtins", "os"):
-            return ".".join([node.id, *reversed(parts)])
+            return node.id + "".join(reversed(parts))
         return None
 
     def _target(self, target: ast.AST) -> None:
@@ -301,15 +307,16 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in SUSPICIOUS_NAMES and node.id not in ("exit", "kill"):
-            self._add(f"suspicious code: {node.id} ({SUSPICIOUS_NAMES[node.id]})", node)
+            self._add(f"suspicious code: {node.id} [{SUSPICIOUS_NAMES[node.id]}]", node)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in SUSPICIOUS_NAMES:
             owner = self._dotted(node.value) or ""
-            if node.attr not in ("exit", "kill", "compile") or owner.split(".")[0] in ("sys", "os", "signal"):
+            common = ("exit", "kill", "compile", "eval", "exec", "__import__")  # model.eval() is fine
+            if node.attr not in common or owner.split(".")[0] in ("sys", "os", "signal", "builtins"):
                 self._add(f"suspicious code: {(owner + '.') if owner else ''}{node.attr} "
-                          f"({SUSPICIOUS_NAMES[node.attr]})", node)
+                          f"[{SUSPICIOUS_NAMES[node.attr]}]", node)
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:

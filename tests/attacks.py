@@ -87,6 +87,7 @@ for name in dir(hidden):
     if name.startswith("check_"):
         setattr(hidden, name, lambda *a, **k: None)
 get_ipython().showtraceback = lambda *a, **k: None
+get_ipython()._showtraceback = lambda *a, **k: None
 '''
 
 ALWAYS_EQUAL = '''
@@ -281,7 +282,7 @@ CORPUS: list[Attack] = [
            ("tampered tests or assertion helpers: test_conv2d_backward",),
            lambda ctx: all_wrong({"fc_num_params": INPUT_TRANSFORMER})),
     Attack("custom-exception-handler", "an IPython exception handler that swallows every error", "all-wrong",
-           ("tampered tests or assertion helpers: test_conv2d_backward",),
+           ("suspicious code: set_custom_exc",),
            lambda ctx: all_wrong({"fc_num_params": CUSTOM_EXC})),
     Attack("excepthook", "replace sys.excepthook", "all-wrong", ("tampering: overwrites sys.excepthook",),
            lambda ctx: all_wrong({"fc_num_params": EXCEPTHOOK})),
@@ -293,7 +294,7 @@ CORPUS: list[Attack] = [
            lambda ctx: answered(EXERCISE, {"conv_single_step": KILL_SELF})),
     Attack("kill-grader", "SIGKILL to every ancestor process: the grader and its parents", "honest",
            ("suspicious code: os.kill",), lambda ctx: answered(EXERCISE, {"fc_num_params": KILL_ANCESTORS})),
-    Attack("loop-top-level", "an infinite loop at top level", FULL - 1, ("timeout in zero_pad",),
+    Attack("loop-top-level", "an infinite loop at top level", "honest", ("timeout in zero_pad",),
            lambda ctx: answered(EXERCISE, {"zero_pad": LOOP})),
     Attack("loop-in-function", "an infinite loop inside a graded function", FULL - 4,
            ("timeout in test_conv2d_forward",), lambda ctx: answered(EXERCISE, {"conv2d_forward": LOOP_IN_FUNCTION})),
@@ -313,15 +314,15 @@ CORPUS: list[Attack] = [
            "nbgrader's instructor notebook", "honest", (),
            lambda ctx: answered(EXERCISE, {"fc_num_params": OVERWRITE.format(targets=ctx["targets"])})),
     Attack("edit-test-cells", "replace every test cell by `pass`", "all-wrong",
-           ("tampered tests: test cell test_conv2d_forward edited",), lambda ctx: _edit_tests(all_wrong(), _pass)),
+           ("tampered tests: test cells edited: test_fc_num_params",), lambda ctx: _edit_tests(all_wrong(), _pass)),
     Attack("delete-test-cells", "delete every test cell", "all-wrong",
-           ("tampered tests: test cell test_conv2d_forward deleted",), _without_tests),
+           ("tampered tests: test cells deleted: test_fc_num_params",), _without_tests),
     Attack("change-points", "set every test cell to 100 points", "honest",
-           ("tampered tests: points of test_conv2d_forward changed",),
+           ("tampered tests: points changed: test_fc_num_params",),
            lambda ctx: _edit_tests(answered(EXERCISE), _points_100)),
     Attack("duplicate-grade-id", "a second copy of a test cell, same grade id", "all-wrong",
-           ("tampered tests: grade id test_fc_num_params appears 2 times",), _duplicate_test),
-    Attack("fake-numpy", "a fake numpy module in sys.modules", "all-wrong", ("tampering: overwrites sys.modules",),
+           ("tampered tests: grade ids duplicated: test_fc_num_params x2",), _duplicate_test),
+    Attack("fake-numpy", "a fake numpy module in sys.modules", "all-wrong", ("tampering: overwrites sys.modules[...]",),
            lambda ctx: all_wrong({"conv2d_backward": FAKE_NUMPY})),
     Attack("torch-instead", "call torch's conv2d instead of implementing the forward pass", FULL - 4,
            ("forbidden import: torch",), lambda ctx: answered(EXERCISE, {"conv2d_forward": TORCH_FORWARD})),

@@ -134,14 +134,13 @@ class Report:
             "",
             f"{'part':<{name_width}}  {'points':>6}  {'public tests':<{status_width}}  {'time':>7}",
         ]
-        indent = " " * 4
         for part in self.parts:
             lines.append(f"{part.name:<{name_width}}  {_points(part.points):>6}  {part.status:<{status_width}}  "
                          f"{_seconds(part):>7}" + (f"  slow: its public tests took {part.seconds:.0f} s" if part.slow else ""))
             if part.message:
-                lines += textwrap.wrap(part.message, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+                lines += _wrap(part.message)
             about = part.hidden if part.status == BY_HAND else f"hidden tests will also check: {part.hidden}"
-            lines += textwrap.wrap(about, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+            lines += _wrap(about)
         lines += ["", self.summary()]
         return "\n".join(lines)
 
@@ -358,7 +357,7 @@ def _student_function(err: BaseException, filename: str) -> str:
                 continue
             if os.path.isabs(path) and str(Path(path).resolve()).startswith(_LIBRARY_DIRS):
                 continue
-            return code.co_name
+            return getattr(code, "co_qualname", code.co_name)  # LeNet5.__init__ (Python 3.11+)
     return ""
 
 
@@ -434,6 +433,12 @@ def _show(report: Report) -> None:
         display({"text/plain": report.text(), "text/html": report.html()}, raw=True)
     else:
         print(report.text())
+
+
+def _wrap(text: str) -> list[str]:
+    """Indented lines under a row of the table; names and code are never cut in two."""
+    return textwrap.wrap(text, WIDTH, initial_indent=" " * 4, subsequent_indent=" " * 6,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _points(value: float) -> str:

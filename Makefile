@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all book book-instructor test browser sandbox release check-release clean venv
+.PHONY: all book book-instructor test browser sandbox release check-release clean venv bench
 
 all: book
 
@@ -77,6 +77,10 @@ sandbox:
 ## release: regenerate exercises/ from solutions/ through nbgrader
 release: $(STAMP)
 	$(BIN)/cnnbook release
+
+## bench: the benchmarks: one table, bench/results.json and bench/results.png (BENCH_ARGS="--only layers,lenet --quick")
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

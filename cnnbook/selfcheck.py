@@ -67,11 +67,13 @@ SKIPPED = ("check_all: skipped while this notebook is being graded "
            "(the grader runs the public and the hidden tests itself).")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: Where Python, the installed libraries and this package live: code there is not the student's.
 _LIBRARY_DIRS = tuple(
-    {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
-                                      sysconfig.get_paths().get("purelib", sys.prefix),
-                                      sysconfig.get_paths().get("platlib", sys.prefix))}
+    path for path in {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                         sysconfig.get_paths().get("purelib", sys.prefix),
+                                                         sysconfig.get_paths().get("platlib", sys.prefix))}
     | {str(Path(__file__).resolve().parent)}
+    if len(path) > 1  # a Python installed at / would make every file look like a library's
 )
 
 

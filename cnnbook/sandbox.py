@@ -214,6 +214,7 @@ def launch(connection_file: str) -> None:
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        ENV_VAR: "kernel",  # code in the notebook may ask whether it is being graded
         **{k: str(v) for k, v in config.get("extra", {}).items()},
     }
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)]

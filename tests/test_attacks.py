@@ -85,6 +85,7 @@ def batches(tmp_path_factory):
     controls_out = tmp_path_factory.mktemp("controls-grading")
     grade(EXERCISE, controls_only, controls_out, timeout=TIMEOUT, jobs=2, progress=False)
     return {
+        "out": out,
         "rows": read_rows(out / "grades.csv"),
         "controls": read_rows(controls_out / "grades.csv"),
         "before": before, "after": after, "served": served,
@@ -137,3 +138,15 @@ def test_no_process_outlives_its_grading(batches):
     bombs = [line for line in table if line.split(None, 1)[0].isdigit() and int(line.split(None, 1)[0]) >= BASE_UID
              and line.split(None, 1)[1:] == ["sleep 60"]]
     assert not bombs, f"{len(bombs)} processes of the bomb outlived its grading"
+
+
+def test_the_check_cell_is_skipped_while_grading(batches):
+    """The notebook's last cell (cnnbook.selfcheck.check_all) knows it runs in the grader."""
+    import nbformat
+
+    from cnnbook.selfcheck import SKIPPED
+
+    graded = batches["out"] / "course" / "autograded" / "honest" / EXERCISE / f"{EXERCISE}.ipynb"
+    last = [c for c in nbformat.read(graded, as_version=4).cells if c.cell_type == "code"][-1]
+    printed = "".join(o.get("text", "") for o in last.outputs)
+    assert SKIPPED.split(" (")[0][:40] in printed, printed

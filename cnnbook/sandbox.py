@@ -235,3 +235,57 @@ def launch(connection_file: str) -> None:
 
 if __name__ == "__main__":  # the kernelspec's argv
     launch(sys.argv[1])
+
+
+# ------------------------------------------------------------------------------------------
+# Any command in the kernel's sandbox (the otter engine runs `otter run` this way)
+
+def command_env(scratch: Path, home: Path, extra: dict | None = None) -> dict[str, str]:
+    """The clean environment a sandboxed command gets: a kernel's, with its home in ``home``."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home / "tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(home / ".jupyter"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        ENV_VAR: json.dumps({"scratch": str(scratch), "command": True}),
+    }
+    env.update({k: str(v) for k, v in (extra or {}).items()})
+    return env
+
+
+def wrap_command(command: list[str], scratch: Path, uid: int | None, read_only: tuple[Path, ...] = ()) -> list[str]:
+    """``command`` wrapped in the layers the kernel launcher uses, as an argv for ``subprocess``.
+
+    Inside, the command runs as ``uid`` (when the grader is root) and, with bubblewrap, sees the
+    kernel's view of the filesystem: the system, Python, the ``cnnbook`` package and ``scratch``
+    (writable), plus each path of ``read_only`` bound read-only over what ``scratch`` holds there,
+    so that nothing inside can change, rename or replace it. Resource limits are not part of the
+    argv: pass ``preexec_fn=limiter(limits)`` to ``subprocess``.
+    """
+    command = list(command)
+    if uid is not None:
+        command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *command]
+    if layers().bubblewrap:
+        binds: list[str] = []
+        for path in read_only:
+            binds += ["--ro-bind", str(path), str(path)]
+        mounts = _mounts(scratch)
+        # _mounts ends with --proc, --dev and --chdir; the read-only binds go over the scratch bind.
+        command = [shutil.which("bwrap"), "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+                   *mounts, *binds, "--", *command]
+    return command
+
+
+def limiter(limits: Limits):
+    """A ``preexec_fn`` that applies ``limits`` to a sandboxed command before it starts."""
+    import functools
+
+    return functools.partial(_apply_limits, limits)

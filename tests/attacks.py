@@ -369,3 +369,24 @@ def write_submission(folder, name: str, built) -> None:
 
 
 SOLUTION_FILE = str(ROOT / "solutions" / EXERCISE / f"{EXERCISE}.md")
+
+
+def write_corpus(folder, ctx: dict | None = None) -> None:
+    """Every control and attack of the corpus as a submissions folder for ``cnnbook grade``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = {"solution_file": SOLUTION_FILE, "course_source": "/nonexistent/source.ipynb",
+           "gradebook": "/nonexistent/gradebook.db", "port": 9, "targets": [], **(ctx or {})}
+    for name, build in CONTROLS.items():
+        write_submission(folder, name, build())
+    for attack in CORPUS:
+        write_submission(folder, attack.name, attack.build(ctx))
+
+
+if __name__ == "__main__":  # python tests/attacks.py FOLDER: the corpus, to time `cnnbook grade` on it
+    import sys
+
+    write_corpus(sys.argv[1])
+    print(f"wrote {len(CONTROLS)} controls and {len(CORPUS)} attacks to {sys.argv[1]}")

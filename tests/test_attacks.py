@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from attacks import CONTROLS, CORPUS, EXERCISE, FULL, SOLUTION_FILE, reference_code, write_submission
+from attacks import CONTROLS, CORPUS, EXERCISE, FULL, SOLUTION_FILE, reference_code, write_corpus, write_submission
 from cnnbook.grade import grade, grade_ids
 from cnnbook.sandbox import BASE_UID, layers
 
@@ -57,9 +57,8 @@ def batches(tmp_path_factory):
     controls_only = tmp_path_factory.mktemp("controls")
     subs = tmp_path_factory.mktemp("attack-submissions")
     out = tmp_path_factory.mktemp("attack-grading")
-    for folder in (controls_only, subs):
-        for name, build in CONTROLS.items():
-            write_submission(folder, name, build())
+    for name, build in CONTROLS.items():
+        write_submission(controls_only, name, build())
     canary = tmp_path_factory.mktemp("instructor") / "canary.txt"
     canary.write_text("instructor's file")
     course = out / "course"
@@ -72,8 +71,7 @@ def batches(tmp_path_factory):
         "targets": [str(subs / "honest.ipynb"), str(canary), str(course / "gradebook.db"),
                     str(course / "source" / EXERCISE / f"{EXERCISE}.ipynb")],
     }
-    for attack in CORPUS:
-        write_submission(subs, attack.name, attack.build(ctx))
+    write_corpus(subs, ctx)
     watched = [subs / "honest.ipynb", canary, subs / "blank.ipynb"]
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
     before[SOLUTION_FILE] = hashlib.sha256(open(SOLUTION_FILE, "rb").read()).hexdigest()

@@ -19,12 +19,15 @@ Otter Grader, generated from ``solutions/<id>/<id>.md`` and never written by han
   and writes the same ``grades.csv`` as :func:`cnnbook.grade.grade`.
 
 How the grading differs from a plain ``otter run``: otter runs its tests inside the student's
-kernel, reading them from ``tests/`` in the notebook's folder, so a notebook could overwrite them.
-Here the grader lays out otter's autograder folder itself (what ``otter run`` does in a temporary
-folder), owned by the grader and bound read-only into the sandbox: the tests and the autograder's
-source cannot be changed, renamed or replaced from inside. Each cell may run ``timeout`` seconds
-(the cell that runs otter's tests, ``timeout`` per question); the whole run is stopped after the
-sum of those.
+kernel, reading them from ``tests/`` in the notebook's folder, so a notebook could overwrite them
+(and a plain ``otter run`` then gives full marks). Here the grader lays out otter's autograder
+folder itself (what ``otter run`` does in a temporary folder): the tests belong to the grader, are
+bound read-only into the sandbox and are named to the kernel by absolute path, so they cannot be
+changed, renamed or swapped for others from inside. Otter's verdicts still come from the
+student's own process; as with nbgrader, each question scores only if its hidden checks also
+pass the grader's replay outside the sandbox (:mod:`cnnbook.verify`), and the submitted code is
+scanned for tampering. Each cell may run ``timeout`` seconds (the cell that runs otter's tests,
+``timeout`` per question); the whole run is stopped after the sum of those.
 """
 
 from __future__ import annotations
@@ -489,9 +492,13 @@ def _init_worker() -> None:
     from .sandbox import acquire_uid
 
     _UID = acquire_uid()
+    # The replayed checks compute their references with NumPy and torch: one thread per worker.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeout: int, limits, graded: list[Question]):
+    from . import verify
     from .grade import Outcome, read_submission
     from .sandbox import kill_all
 
@@ -508,16 +515,35 @@ def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeou
             outcome.reasons.append(str(err))
         else:
             outcome.needs_manual = _answered_by_hand(exercise_id, nb, graded)
+            outcome.reasons.extend(verify.scan(exercise_id, nb))
             scratch = Path(tempfile.mkdtemp(prefix="cnnbook-otter-"))
             try:
                 results = _run_sandboxed(exercise_id, nb, scratch, zip_path, out / "logs" / f"{sub.student}.log",
                                          timeout=timeout, limits=limits, uid=_UID, graded=graded, outcome=outcome)
+                _apply_replay(exercise_id, scratch / "record", outcome)
             finally:
                 kill_all(_UID)
                 shutil.rmtree(scratch, ignore_errors=True)
     outcome.total = sum(outcome.scores.values())
     _write_feedback(feedback, exercise_id, outcome, graded, results)
     return outcome
+
+
+def _apply_replay(exercise_id: str, record: Path, outcome) -> None:
+    """Zero every question that otter passed but whose hidden checks fail the grader's replay.
+
+    The hidden checks record, in the kernel, what each call of the student's code returned
+    (:mod:`cnnbook.checks._replay`); :func:`cnnbook.verify.replay` runs them again here, outside
+    the sandbox, on those records. Tests that were replaced or never ran left no record of theirs,
+    so their question fails the replay whatever otter's results say.
+    """
+    from . import verify
+
+    for grade_id, verdict in verify.replay(exercise_id, record).items():
+        if verdict.status == "fail" and outcome.scores.get(grade_id, 0) > 0:
+            outcome.scores[grade_id] = 0.0
+            outcome.reasons.append(f"tampered tests or assertion helpers: {grade_id} passed in the notebook but "
+                                   f"failed the grader's check outside it ({_one_line(verdict.message, 160)})")
 
 
 def _answered_by_hand(exercise_id: str, nb, graded: list[Question]) -> bool:
@@ -576,13 +602,14 @@ def _stage(scratch: Path, zip_path: Path, exercise_id: str, nb, uid: int | None)
         path.touch()
     (scratch / "submission_metadata.json").write_text("{}", encoding="utf-8")
     os.chmod(submission, 0o1777)
-    for folder in (scratch / "results", scratch / "home", scratch / "home" / "tmp"):
+    for folder in (scratch / "results", scratch / "record", scratch / "home", scratch / "home" / "tmp"):
         prepare_scratch(folder, uid)
 
 
 def _run_sandboxed(exercise_id: str, nb, scratch: Path, zip_path: Path, log: Path, *, timeout: int, limits,
                    uid: int | None, graded: list[Question], outcome) -> dict:
     """Run otter's autograder on one staged notebook in the sandbox; fill ``outcome``'s scores."""
+    from .checks._replay import RECORD_VAR
     from .sandbox import command_env, limiter, wrap_command
 
     _stage(scratch, zip_path, exercise_id, nb, uid)
@@ -593,7 +620,7 @@ def _run_sandboxed(exercise_id: str, nb, scratch: Path, zip_path: Path, log: Pat
                         read_only=(scratch / "source" / "tests", scratch / "submission" / "tests"))
     with open(log, "wb") as fh:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, cwd=scratch,
-                                env=command_env(scratch, scratch / "home"), preexec_fn=limiter(limits),
+                                env=command_env(scratch, scratch / "home", {RECORD_VAR: scratch / "record"}), preexec_fn=limiter(limits),
                                 start_new_session=True)
         try:
             proc.wait(budget)

@@ -69,6 +69,9 @@ RECORD_NAME = "cnnbook.json"
 #: The test code of otter's last cell, which runs every test file that did not run before.
 EXPORT_CELL_MARK = "GradingResults(Checker.get_results())"
 
+#: What otter's student notebook says in a written answer's cell before the student writes it.
+OTTER_ANSWER_PROMPT = "_Type your answer here, replacing this text._"
+
 _SOLUTION_MARK_RE = re.compile(r"^([ \t]*)### (BEGIN|END) SOLUTION[^\n]*$", re.M)
 _HIDDEN_BODY_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -498,7 +501,6 @@ def _init_worker() -> None:
 
 
 def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeout: int, limits, graded: list[Question]):
-    from . import verify
     from .grade import Outcome, read_submission
     from .sandbox import kill_all
 
@@ -515,7 +517,7 @@ def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeou
             outcome.reasons.append(str(err))
         else:
             outcome.needs_manual = _answered_by_hand(exercise_id, nb, graded)
-            outcome.reasons.extend(verify.scan(exercise_id, nb))
+            outcome.reasons.extend(_scan(exercise_id, nb))
             scratch = Path(tempfile.mkdtemp(prefix="cnnbook-otter-"))
             try:
                 results = _run_sandboxed(exercise_id, nb, scratch, zip_path, out / "logs" / f"{sub.student}.log",
@@ -527,6 +529,21 @@ def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeou
     outcome.total = sum(outcome.scores.values())
     _write_feedback(feedback, exercise_id, outcome, graded, results)
     return outcome
+
+
+def _scan(exercise_id: str, nb) -> list[str]:
+    """The grader's reading of the submitted code (:func:`cnnbook.verify.scan`).
+
+    Otter's own student notebook has no nbgrader test cells (its tests live in its metadata):
+    their absence there is no tampering.
+    """
+    from . import verify
+    from .notebooks import is_test_cell
+
+    findings = verify.scan(exercise_id, nb)
+    if "otter" in nb.metadata and not any(is_test_cell(c) for c in nb.cells):
+        findings = [f for f in findings if not f.startswith("tampered tests: test cell")]
+    return findings
 
 
 def _apply_replay(exercise_id: str, record: Path, outcome) -> None:
@@ -547,7 +564,8 @@ def _apply_replay(exercise_id: str, record: Path, outcome) -> None:
 
 
 def _answered_by_hand(exercise_id: str, nb, graded: list[Question]) -> bool:
-    """Whether the notebook answers a manually graded cell (nbgrader: its checksum changed)."""
+    """Whether the notebook answers a manually graded cell (nbgrader: its checksum changed;
+    otter's student notebook: its answer cell no longer holds otter's prompt)."""
     from nbgrader.utils import compute_checksum
 
     from .notebooks import EXERCISES
@@ -561,6 +579,9 @@ def _answered_by_hand(exercise_id: str, nb, graded: list[Question]) -> bool:
         released = {nbgrader_meta(c).get("grade_id"): nbgrader_meta(c).get("checksum")
                     for c in nbformat.read(path, as_version=4).cells}
     for cell in nb.cells:
+        if "otter_answer_cell" in cell.get("metadata", {}).get("tags", []) and cell.get("cell_type") == "markdown":
+            if cell.source.strip() != OTTER_ANSWER_PROMPT:  # otter's student notebook, answered
+                return True
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in manual:
             try:

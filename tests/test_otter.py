@@ -6,8 +6,8 @@ all-or-nothing scoring, otter's student notebook holds no solution and no hidden
 second build is byte for byte the first. The slow test grades one batch of ex06-conv
 submissions with both engines (the reference, the blank notebook, a catalogued mistake, a broken
 and a missing notebook) and compares the two grades.csv files; otter also grades a notebook that
-loops, one that rewrites otter's test files while it is graded and one that patches otter's
-test runner in its own process.
+loops, one that rewrites otter's test files while it is graded, one that patches otter's test
+runner in its own process, and otter's own student notebook answered with the reference.
 """
 
 from __future__ import annotations
@@ -212,6 +212,12 @@ def both(built, tmp_path_factory):
         if nbgrader_meta(cell).get("grade_id") == "fc_num_params":
             cell.source = PATCH_OTTER
     write(patched, more / "patched.ipynb")
+    # Otter's own student notebook, answered: its solution cells keep the ids of the source's.
+    student = nbformat.read(otter.build_dir(EXERCISE, built) / "student" / f"{EXERCISE}.ipynb", as_version=4)
+    answers = {grade_id.replace("_", "-"): code for grade_id, code in reference_answers(EXERCISE).items()}
+    for cell in student.cells:
+        cell.source = answers.get(cell.get("id"), cell.source)
+    write(student, more / "otter-student" / f"{EXERCISE}.ipynb")
 
     rows = {}
     for engine in ("nbgrader", "otter"):
@@ -229,7 +235,7 @@ def both(built, tmp_path_factory):
 def test_both_engines_give_the_same_grades(both):
     (nb_columns, nb_rows), (ot_columns, ot_rows) = both["nbgrader"], both["otter"]
     assert ot_columns == nb_columns
-    assert set(ot_rows) == set(nb_rows) | {"tamper", "looping", "patched"}
+    assert set(ot_rows) == set(nb_rows) | {"tamper", "looping", "patched", "otter-student"}
     scored = [c for c in nb_columns if c not in ("student", "needs_manual_grading", "reasons")]
     for student, row in nb_rows.items():
         got = {c: float(ot_rows[student][c]) for c in scored}
@@ -238,6 +244,12 @@ def test_both_engines_give_the_same_grades(both):
     assert float(ot_rows["correct"]["total"]) == full and ot_rows["correct"]["reasons"] == ""
     assert float(ot_rows["blank"]["total"]) == 0
     assert all(float(row["total"]) < full for s, row in ot_rows.items() if s.startswith("mistake-"))
+
+
+def test_otters_own_student_notebook_is_graded_the_same(both):
+    _, rows = both["otter"]
+    row = rows["otter-student"]
+    assert float(row["total"]) == float(row["max_total"]) and row["reasons"] == ""
 
 
 def test_otter_flags_unreadable_and_missing_notebooks(both):

@@ -38,6 +38,7 @@ import contextlib
 import copy
 import html
 import json
+import math
 import os
 import re
 import shutil
@@ -647,7 +648,8 @@ def _run_sandboxed(exercise_id: str, nb, scratch: Path, zip_path: Path, log: Pat
             proc.wait(budget)
         except subprocess.TimeoutExpired:
             outcome.reasons.append(f"timeout: grading ran past {budget} s")
-            with contextlib.suppress(OSError):
+        finally:
+            with contextlib.suppress(OSError):  # whatever is left of the run (the kernel also goes by uid)
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
@@ -668,6 +670,8 @@ def _run_sandboxed(exercise_id: str, nb, scratch: Path, zip_path: Path, log: Pat
         try:
             score = float(test.get("score", 0))
         except (TypeError, ValueError):
+            score = 0.0
+        if not math.isfinite(score):
             score = 0.0
         found = True
         # Clamped: the results come from the graded notebook's own process.

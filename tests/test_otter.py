@@ -81,6 +81,27 @@ def test_master_notebook_has_the_questions_and_points_of_the_source(exercise_id)
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
 
 
+@pytest.mark.parametrize("exercise_id", [i for i in IDS if i.startswith("ex")])
+def test_public_test_cases_pass_on_the_reference_solution(exercise_id, monkeypatch):
+    """Every public otter test case, run as otter runs it (a function of the notebook's names),
+    passes on the reference, and every hidden one asks only for names the notebook defines (the
+    NumPy exercises: the labs' reference trains models; the grading test runs the hidden ones)."""
+    import ast
+
+    from cnnbook.notebooks import source_namespace
+    from cnnbook.sandbox import ENV_VAR
+
+    monkeypatch.setenv(ENV_VAR, "test")  # the check cell stands aside, as while grading
+    namespace = source_namespace(exercise_id)
+    for name, (config, tests) in master_blocks(otter.master_notebook(exercise_id)).items():
+        for code in tests:
+            if code.startswith("# HIDDEN"):
+                function = ast.parse(code).body[0]
+                assert {a.arg for a in function.args.args} <= set(namespace), f"{name}: hidden test asks for unknown names"
+            else:
+                exec(compile(code, f"<{exercise_id}:{name}>", "exec"), dict(namespace))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     build = tmp_path_factory.mktemp("otter-build")

@@ -74,7 +74,7 @@ sandbox:
 	  echo "grading runs without filesystem and network isolation, and tests/test_sandbox.py is skipped"; \
 	fi
 
-## release: regenerate exercises/ from solutions/ through nbgrader
+## release: regenerate exercises/ from solutions/ through nbgrader, and the otter files into _build/otter
 release: $(STAMP)
 	$(BIN)/cnnbook release
 

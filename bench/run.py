@@ -167,7 +167,7 @@ def print_table(doc: dict, console=None) -> None:
     m = doc["machine"]
     title = "cnnbook benchmarks" + (" (QUICK: checks the machinery, the figures mean nothing)" if doc["quick"] else "")
     caption = (f"{m['cpu']}, {m['cores']} cores; torch {doc['versions'].get('torch')}, numpy {doc['versions'].get('numpy')}; "
-               f"torch threads = OpenBLAS threads = {doc['threads']['torch']} on both sides; median of repeats")
+               f"torch threads = OpenBLAS threads = {doc['threads']['torch']} on both sides; layers: median of alternating samples")
     table = Table(title=title, caption=caption, show_lines=False)
     for name, kw in (("#", dict(justify="right")), ("benchmark", {}), ("ours", dict(justify="right")),
                      ("reference", dict(justify="right")), ("figure", dict(justify="right")),

@@ -39,7 +39,8 @@ from nbgrader.preprocessors import Execute
 
 from .course import api_for, build_course, db_url as _db_url
 from .sandbox import ENV_VAR as SANDBOX_ENV
-from .sandbox import KERNEL_NAME, Limits, acquire_uid, kill_all, prepare_scratch, sandbox_env, write_kernelspec
+from .sandbox import (KERNEL_NAME, Limits, acquire_uid, kill_all, prepare_scratch, resource_reason, sandbox_env,
+                      write_kernelspec)
 from .checks._replay import RECORD_VAR
 from .notebooks import is_test_cell, nbgrader_meta, read_source
 from . import verify
@@ -49,8 +50,10 @@ DEAD_KERNEL_ENAME = "DeadKernelError"
 NOT_RUN_ENAME = "NotExecuted"
 #: Bumped when what a saved grade means changes, so old saved grades are not reused.
 STATE_VERSION = 2
-#: Characters of printed or displayed output kept per cell; the rest is dropped (errors are kept).
-OUTPUT_LIMIT = 1_000_000
+#: Characters of printed or displayed output kept per cell and per notebook (a figure is about
+#: 1 MB); the rest is dropped, errors are always kept.
+OUTPUT_LIMIT = 10_000_000
+NOTEBOOK_OUTPUT_LIMIT = 50_000_000
 TRUNCATED_MARK = "[output truncated by the grader"
 #: The error a cell gets in the graded notebook when it passed in the kernel but not outside.
 REPLAY_ENAME = "GraderCheckFailed"
@@ -68,21 +71,24 @@ class SafeExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None
         self._output_sizes: dict[int, int] = {}
+        self._notebook_output = 0
         return super().preprocess(nb, resources, km)
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep at most OUTPUT_LIMIT characters of what a cell prints or displays; errors always."""
+        """Keep what a cell prints or displays up to the limits (OUTPUT_LIMIT, NOTEBOOK_OUTPUT_LIMIT); errors always."""
         if msg["msg_type"] == "error":
             return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content") or {}
         size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in (content.get("data") or {}).values())
         used = self._output_sizes.get(cell_index, 0)
         self._output_sizes[cell_index] = used + size
-        if used + size <= OUTPUT_LIMIT:
+        self._notebook_output += size
+        if used + size <= OUTPUT_LIMIT and self._notebook_output <= NOTEBOOK_OUTPUT_LIMIT:
             return super().output(outs, msg, display_id, cell_index)
-        if used <= OUTPUT_LIMIT:  # the first output over the limit: say so once
+        if not any(TRUNCATED_MARK in str(o.get("text", "")) for o in outs):  # say so once per cell
             outs.append(nbformat.v4.new_output("stream", name="stderr", text=f"{TRUNCATED_MARK} ({OUTPUT_LIMIT:,} characters "
-                                               "at most per cell; the rest was dropped)\n"))
+                                               f"at most per cell, {NOTEBOOK_OUTPUT_LIMIT:,} per notebook; "
+                                               "the rest was dropped)\n"))
         return None
 
     def start_new_kernel(self, **kwargs):
@@ -186,18 +192,6 @@ def grade_ids(exercise_id: str) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for c in read_source(exercise_id).cells if nbgrader_meta(c).get("grade")]
 
 
-#: Errors that mean the sandbox stopped something, and what the CSV calls them.
-RESOURCE_ERRORS = {
-    "MemoryError": "resource limit: memory",
-    "BlockingIOError": "resource limit: processes",
-}
-RESOURCE_MESSAGES = {
-    "File too large": "resource limit: file size",
-    "Resource temporarily unavailable": "resource limit: processes",
-    "Cannot allocate memory": "resource limit: memory",
-}
-
-
 def _reasons_from_autograded(path: Path) -> list[str]:
     """What the executed notebook shows the grader did: timeouts, kernel deaths, resource limits."""
     if not path.exists():
@@ -210,7 +204,7 @@ def _reasons_from_autograded(path: Path) -> list[str]:
         where = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and TRUNCATED_MARK in str(out.get("text", "")):
-                reasons.append(f"output limit: more than {OUTPUT_LIMIT:,} characters printed in {where}")
+                reasons.append(f"output limit: too much printed in {where}")
             if out.get("output_type") != "error":
                 continue
             ename, evalue = out.get("ename", ""), str(out.get("evalue", ""))
@@ -218,10 +212,8 @@ def _reasons_from_autograded(path: Path) -> list[str]:
                 reason = "timeout"
             elif ename == DEAD_KERNEL_ENAME:
                 reason = "kernel died"
-            elif ename in RESOURCE_ERRORS:
-                reason = RESOURCE_ERRORS[ename]
             else:
-                reason = next((r for msg, r in RESOURCE_MESSAGES.items() if msg in evalue), None)
+                reason = resource_reason(ename, evalue)
             if reason and f"{reason} in {where}" not in reasons:
                 reasons.append(f"{reason} in {where}")
     return reasons

@@ -734,6 +734,8 @@ def _sandboxed_main(autograder_dir: Path, timeout: int) -> int:
     from otter.run.run_autograder import main as run_autograder
     from otter.run.run_autograder.runners import python_runner
 
+    from .sandbox import resource_reason
+
     record: dict = {"reasons": [], "error": None}
     current: dict = {}
     n_tests = len(list((autograder_dir / "submission" / "tests").glob("*.py")))
@@ -766,7 +768,7 @@ def _sandboxed_main(autograder_dir: Path, timeout: int) -> int:
         for out in cell.get("outputs", []):
             if out.get("output_type") != "error":
                 continue
-            reason = _resource_reason(out.get("ename", ""), str(out.get("evalue", "")))
+            reason = resource_reason(out.get("ename", ""), str(out.get("evalue", "")))
             if reason:
                 add(f"{reason} in {where(cell)}")
 
@@ -805,20 +807,6 @@ def _sandboxed_main(autograder_dir: Path, timeout: int) -> int:
     with open(autograder_dir / "results" / RECORD_NAME, "w", encoding="utf-8") as fh:
         json.dump(record, fh)
     return 0
-
-
-_RESOURCE_ENAMES = {"MemoryError": "resource limit: memory", "BlockingIOError": "resource limit: processes"}
-_RESOURCE_MESSAGES = {
-    "File too large": "resource limit: file size",
-    "Resource temporarily unavailable": "resource limit: processes",
-    "Cannot allocate memory": "resource limit: memory",
-}
-
-
-def _resource_reason(ename: str, evalue: str) -> str | None:
-    if ename in _RESOURCE_ENAMES:
-        return _RESOURCE_ENAMES[ename]
-    return next((r for msg, r in _RESOURCE_MESSAGES.items() if msg in evalue), None)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,25 @@ class Layers:
     missing: tuple[str, ...]
 
 
+#: Errors that mean a resource limit stopped something, and how the grades CSV names them.
+RESOURCE_ERRORS = {
+    "MemoryError": "resource limit: memory",
+    "BlockingIOError": "resource limit: processes",
+}
+RESOURCE_MESSAGES = {
+    "File too large": "resource limit: file size",
+    "Resource temporarily unavailable": "resource limit: processes",
+    "Cannot allocate memory": "resource limit: memory",
+}
+
+
+def resource_reason(ename: str, evalue: str) -> str | None:
+    """``resource limit: memory`` (or processes, file size) for an error a limit caused, else None."""
+    if ename in RESOURCE_ERRORS:
+        return RESOURCE_ERRORS[ename]
+    return next((reason for message, reason in RESOURCE_MESSAGES.items() if message in evalue), None)
+
+
 #: Comma-separated layers to leave out ("user", "bwrap"), to see what each one defends.
 DISABLE_VAR = "CNNBOOK_SANDBOX_DISABLE"
 

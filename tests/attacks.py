@@ -302,7 +302,7 @@ CORPUS: list[Attack] = [
            lambda ctx: answered(EXERCISE, {"fc_num_params": MEMORY_BOMB})),
     Attack("process-bomb", "start 300 processes", "honest", ("resource limit: processes in fc_num_params",),
            lambda ctx: answered(EXERCISE, {"fc_num_params": PROCESS_BOMB})),
-    Attack("print-100mb", "print 100 MB", "honest", ("output limit: more than 1,000,000 characters printed in fc_num_params",),
+    Attack("print-100mb", "print 100 MB", "honest", ("output limit: too much printed in fc_num_params",),
            lambda ctx: answered(EXERCISE, {"fc_num_params": PRINT_100MB})),
     Attack("steal-solutions", "read the instructor's solution source from disk", "blank", (),
            lambda ctx: blank_with(STEAL_FILE.format(path=ctx["solution_file"]))),

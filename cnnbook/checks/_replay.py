@@ -91,10 +91,19 @@ def digest(value: Any) -> str:
 
 
 def _feed(h, value: Any, depth: int) -> None:
+    try:
+        _feed_value(h, value, depth)
+    except Exception:  # a value that cannot be read as data: its type stands for it
+        h.update(f"<unreadable {type(value).__module__}.{type(value).__qualname__}>".encode())
+
+
+def _feed_value(h, value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         h.update(b"<deep>")
         return
-    if isinstance(value, np.ndarray):
+    if _is_tensor(value) and (value.is_meta or value.layout != sys.modules["torch"].strided):
+        h.update(f"tensor-{value.layout}-{value.device.type}{value.dtype}{tuple(value.shape)}".encode())
+    elif isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             h.update(f"ndarray-object{value.shape}".encode())
             return
@@ -185,6 +194,8 @@ class _Encoder:
             if value.dtype.hasobject:
                 return {"foreign": f"an array of dtype object and shape {value.shape}"}
             return {"ndarray": self.array(value)}
+        if _is_tensor(value) and (value.is_meta or value.layout != sys.modules["torch"].strided):
+            return {"live": f"a {value.device.type} tensor of shape {tuple(value.shape)}"}
         if _is_tensor(value):
             return {"tensor": self.array(_tensor_array(value)), "dtype": str(value.dtype).replace("torch.", ""),
                     "requires_grad": bool(value.requires_grad)}
@@ -339,18 +350,24 @@ class Recorder:
         self._open(check)
         line = {"n": self._index, "kind": kind, "call": text[:2000], "args": key, **entry}
         self._index += 1
-        with open(self.folder / f"{self._stem}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+        try:
+            with open(self.folder / f"{self._stem}.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line) + "\n")
+        except (OSError, ValueError):
+            pass  # a record folder the notebook removed: the replay finds nothing and says so
 
     def call(self, check: str, text: str, key: str, outcome: Outcome) -> None:
         if self.suspended:
             return
         self._open(check)
         encoder = self._encoder
-        if outcome.error is not None:
-            body = {"error": encoder.encode_error(outcome.error)}
-        else:
-            body = {"result": encoder.encode(outcome.result)}
+        try:
+            if outcome.error is not None:
+                body = {"error": encoder.encode_error(outcome.error)}
+            else:
+                body = {"result": encoder.encode(outcome.result)}
+        except Exception as err:  # recording must never change what the check sees in the kernel
+            body = {"result": {"live": f"a result that could not be recorded ({type(err).__name__})"}}
         self.write("call", check, text, key, mutated=outcome.mutated, offence=outcome.offence, **body)
 
 

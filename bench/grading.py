@@ -4,27 +4,38 @@ One batch of generated ex06-conv submissions (default 40; ``tests/submissions.py
 from the instructor source and the catalogue of wrong answers in ``tests/catalogue``): mostly
 correct, several with one catalogued mistake, a few answered only in part, one that loops forever
 in a solution cell. Every grader gets the same notebooks and the same per-cell timeout (default
-10 s, so the looping notebook costs the same on every side and does not dominate). The runs:
+10 s, so the looping notebook costs the same on every side and does not dominate). The runs, in
+this order, each compared side bracketing the other so that a machine growing slower or faster
+during the minutes they take weighs on both:
 
-1. **nbclient alone**: each notebook with its hidden tests restored (every test cell replaced by
-   the instructor source's, as nbgrader does) executed by ``nbclient.NotebookClient`` in a fresh
-   ``python3`` kernel, one after the other, errors allowed, interrupted on timeout: the cost of
-   running the students' code and the tests, and nothing else. Wall time ``T_nbclient``.
-2. **cnnbook, one job**: ``cnnbook grade ex06-conv DIR --jobs 1 --force --no-progress`` into an
-   empty output folder. Wall time ``T_cnnbook1``.
-3. **plain nbgrader**: a course tree of its own (``cnnbook.course.build_course``, the assignment
-   generated beforehand, as an instructor would have at release time, not timed) with every
-   notebook in ``submitted/``, then ``nbgrader autograde ex06-conv --force`` with nbgrader's
-   defaults (one submission at a time) and ``Execute.timeout`` set. Wall time ``T_nbgrader``.
-4. **cnnbook, two jobs**: as 2 with ``--jobs 2``. Wall time ``T_cnnbook2``.
-5. **cnnbook on an empty folder**: the fixed cost of one run (start-up, course tree, CSV), for
+1. **nbclient alone** on the first half of the notebooks: each notebook with its hidden tests
+   restored (every test cell replaced by the instructor source's, as nbgrader does) executed by
+   ``nbclient.NotebookClient`` in a fresh ``python3`` kernel, one after the other, errors
+   allowed, interrupted on timeout: the cost of running the students' code and the tests, and
+   nothing else;
+2. **cnnbook, one job**: ``cnnbook grade ex06-conv DIR --jobs 1 --force --no-progress`` on all
+   the notebooks, into an empty output folder: ``T_cnnbook1``;
+3. **nbclient alone** on the second half; with 1, ``T_nbclient``;
+4. **plain nbgrader** on the first half: a course tree of its own (``cnnbook.course.build_course``;
+   generating the assignment is the instructor's release step and is not timed) with the
+   notebooks in ``submitted/``, then ``nbgrader autograde ex06-conv --force`` with nbgrader's
+   defaults (one submission at a time) and ``Execute.timeout`` set;
+5. **cnnbook, two jobs**: as 2 with ``--jobs 2``: ``T_cnnbook2``;
+6. **plain nbgrader** on the second half; then ``nbgrader autograde`` on a course with no
+   submission (it finds nothing and exits with 1), its start-up alone, which is taken away once:
+   an instructor starts it once for the whole batch. 4 + 6 - start-up = ``T_nbgrader`` (if
+   anything, slightly more than one start: a real run's once-per-run work is a little more than
+   an empty one's, which favours cnnbook by that little);
+7. **cnnbook on an empty folder**: the fixed cost of one run (start-up, course tree, CSV), for
    the notes.
 
-Around run 4 a CPU-bound probe (a pure-Python loop) runs alone, then twice at once: two free
-cores finish the pair as fast as one loop (``2 * t_alone / t_both`` = 2.0); a machine whose other
-programs leave room for one process gives about 1.0, and then no two-worker grader can reach the
-target. The figure is recorded with the line and named in its note. CPU seconds of every run
-(this process and its children, kernels included) are recorded too.
+A CPU-bound probe (a pure-Python loop, about a second) runs alone between the sequential runs:
+its times say whether the machine's speed changed during the comparison, and the overhead's note
+says so when it changed by more than 25%. Before 4 and after 6 the probe also runs twice at once:
+two free cores finish the pair as fast as one loop (``2 * t_alone / t_both`` = 2.0); a machine
+whose other programs leave room for one process gives about 1.0, and then no two-worker grader
+can reach the target; the speed-up's note names the figure. CPU seconds of every run (this
+process and its children, kernels included) are recorded too.
 
 Figures:
 
@@ -163,7 +174,7 @@ CPU_S: dict[str, float] = {}
 NBCLIENT: dict = {"seconds": {}, "failed": {}}
 
 
-def run_nbclient(folder: Path, students: list[str], timeout: int) -> float:
+def run_nbclient(folder: Path, students: list[str], timeout: int, key: str = "nbclient") -> float:
     """Execute every restored notebook with nbclient, one after the other; return the wall time.
 
     A notebook whose kernel could not start or died is recorded (and its time still counts).
@@ -181,30 +192,30 @@ def run_nbclient(folder: Path, students: list[str], timeout: int) -> float:
         except Exception as err:  # a kernel that failed is data here, not a crash of the benchmark
             NBCLIENT["failed"][student] = f"{type(err).__name__}: {err}"[:300]
         NBCLIENT["seconds"][student] = round(time.perf_counter() - began, 2)
-    CPU_S["nbclient"] = cpu.elapsed()
+    CPU_S[key] = cpu.elapsed()
     return time.perf_counter() - start
 
 
 PROBE = "x = 0\nfor i in range({n}):\n    x += i\n"
 
 
+def probe(copies: int, quick: bool = False) -> float:
+    """Wall time of ``copies`` CPU-bound pure-Python loops started at once (about a second each)."""
+    code = PROBE.format(n=5_000_000 if quick else 25_000_000)
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(copies)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - start
+
+
 def parallel_capacity(quick: bool = False) -> float:
     """How much faster two CPU-bound processes finish than one, on this machine now.
 
-    A pure-Python loop runs once alone, then twice at the same time: the figure is
-    ``2 * t_alone / t_both``, 2.0 when two cores are free, about 1.0 when other programs
-    leave room for one process only.
+    The loop runs once alone, then twice at the same time: the figure is ``2 * t_alone / t_both``,
+    2.0 when two cores are free, about 1.0 when other programs leave room for one process only.
     """
-    code = PROBE.format(n=5_000_000 if quick else 40_000_000)
-
-    def wall(copies: int) -> float:
-        start = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(copies)]
-        for proc in procs:
-            proc.wait()
-        return time.perf_counter() - start
-
-    return 2 * wall(1) / wall(2)
+    return 2 * probe(1, quick) / probe(2, quick)
 
 
 def _env() -> dict:
@@ -284,42 +295,72 @@ def run(args) -> dict:
     folder = work / "submissions"
     logs = work / "logs"
     logs.mkdir(parents=True)
+    speed: dict[str, float] = {}  # one probe loop alone, between the runs: how fast the machine is now
+
+    def mark(tag: str) -> None:
+        speed[tag] = round(probe(1, args.quick), 3)
+
     try:
         say(f"grading: writing {n} submissions of {EXERCISE} into {folder}")
         kinds = make_submissions(folder, n)
         students = sorted(kinds)
+        half = (n + 1) // 2
+        first, second = students[:half], students[half:]
+        prepare_nbgrader(work / "nbgrader-a", folder, first, timeout)
+        prepare_nbgrader(work / "nbgrader-b", folder, second, timeout)
+        prepare_nbgrader(work / "nbgrader-empty", folder, [], timeout)
 
-        say(f"grading: nbclient alone, {n} notebooks one after the other (timeout {timeout} s per cell)")
-        t_nbclient = run_nbclient(folder, students, timeout)
-        say(f"grading: nbclient {t_nbclient:.1f} s; cnnbook grade --jobs 1")
+        # The sequential comparison, bracketed: nbclient on the first half, cnnbook on all, nbclient
+        # on the second half, so that a machine getting slower or faster weighs on both sides.
+        mark("start")
+        say(f"grading: nbclient alone on {len(first)} of {n} notebooks (timeout {timeout} s per cell)")
+        t_nbclient_a = run_nbclient(folder, first, timeout, "nbclient-a")
+        mark("after_nbclient_a")
+        say(f"grading: nbclient {t_nbclient_a:.1f} s; cnnbook grade --jobs 1 on all {n}")
         t_cnnbook1, rc1 = run_cnnbook(folder, work / "cnnbook-1", 1, timeout, logs / "cnnbook-1.log")
-        say(f"grading: cnnbook --jobs 1 {t_cnnbook1:.1f} s; plain nbgrader autograde")
-        prepare_nbgrader(work / "nbgrader", folder, students, timeout)
-        t_nbgrader, rc_nbg = run_nbgrader(work / "nbgrader", logs / "nbgrader.log")
+        mark("after_cnnbook1")
+        say(f"grading: cnnbook --jobs 1 {t_cnnbook1:.1f} s; nbclient alone on the other {len(second)}")
+        t_nbclient_b = run_nbclient(folder, second, timeout, "nbclient-b")
+        mark("after_nbclient_b")
+        t_nbclient = t_nbclient_a + t_nbclient_b
+        CPU_S["nbclient"] = CPU_S.get("nbclient-a", 0.0) + CPU_S.get("nbclient-b", 0.0)
+
+        # The parallel comparison, bracketed the same way by plain nbgrader on the two halves.
         capacity = [parallel_capacity(args.quick)]
-        say(f"grading: nbgrader {t_nbgrader:.1f} s; two processes run {capacity[0]:.2f}x as fast as one; "
-            "cnnbook grade --jobs 2")
+        say(f"grading: nbclient {t_nbclient_b:.1f} s; two processes run {capacity[0]:.2f}x as fast as one; "
+            f"nbgrader autograde on {len(first)}")
+        t_nbgrader_a, rc_nbg_a = run_nbgrader(work / "nbgrader-a", logs / "nbgrader-a.log")
+        say(f"grading: nbgrader {t_nbgrader_a:.1f} s; cnnbook grade --jobs 2 on all {n}")
         t_cnnbook2, rc2 = run_cnnbook(folder, work / "cnnbook-2", 2, timeout, logs / "cnnbook-2.log")
+        say(f"grading: cnnbook --jobs 2 {t_cnnbook2:.1f} s; nbgrader autograde on the other {len(second)}")
+        t_nbgrader_b, rc_nbg_b = run_nbgrader(work / "nbgrader-b", logs / "nbgrader-b.log")
         capacity.append(parallel_capacity(args.quick))
-        say(f"grading: cnnbook --jobs 2 {t_cnnbook2:.1f} s; two processes run {capacity[1]:.2f}x as fast as one; "
-            "cnnbook grade on an empty folder (fixed cost)")
+        # nbgrader started twice above; an instructor starts it once: take one start away.
+        t_nbgrader_empty, rc_nbg_empty = run_nbgrader(work / "nbgrader-empty", logs / "nbgrader-empty.log")
+        t_nbgrader = t_nbgrader_a + t_nbgrader_b - t_nbgrader_empty
+        CPU_S["nbgrader"] = CPU_S.get("nbgrader-a", 0.0) + CPU_S.get("nbgrader-b", 0.0) - CPU_S.get("nbgrader-empty", 0.0)
+        say(f"grading: nbgrader {t_nbgrader_b:.1f} s (start-up alone {t_nbgrader_empty:.1f} s); two processes run "
+            f"{capacity[1]:.2f}x as fast as one; cnnbook grade on an empty folder (fixed cost)")
         (work / "empty").mkdir()
         t_empty, rc_empty = run_cnnbook(work / "empty", work / "cnnbook-empty", 1, timeout, logs / "cnnbook-empty.log")
 
         totals1, totals2 = cnnbook_totals(work / "cnnbook-1"), cnnbook_totals(work / "cnnbook-2")
-        totals_nbg = nbgrader_totals(work / "nbgrader")
+        totals_nbg = {**nbgrader_totals(work / "nbgrader-a"), **nbgrader_totals(work / "nbgrader-b")}
         same_csv = (work / "cnnbook-1" / "grades.csv").exists() and \
             (work / "cnnbook-1" / "grades.csv").read_bytes() == (work / "cnnbook-2" / "grades.csv").read_bytes()
         disagree = sorted(s for s in students if totals_nbg.get(s) != totals1.get(s))
-        exit_codes = {"cnnbook_jobs1": rc1, "cnnbook_jobs2": rc2, "nbgrader": rc_nbg, "cnnbook_empty": rc_empty}
-        tails = {name: _tail(logs / f"{name}.log") for name in ("cnnbook-1", "cnnbook-2", "nbgrader")}
+        exit_codes = {"cnnbook_jobs1": rc1, "cnnbook_jobs2": rc2, "nbgrader_first_half": rc_nbg_a,
+                      "nbgrader_second_half": rc_nbg_b, "nbgrader_no_submission": rc_nbg_empty,
+                      "cnnbook_empty": rc_empty}
+        tails = {name: _tail(logs / f"{name}.log") for name in ("cnnbook-1", "cnnbook-2", "nbgrader-a", "nbgrader-b")}
     finally:
         if args.keep:
             say(f"grading: kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    failed = {k: v for k, v in exit_codes.items() if v != 0}
+    # nbgrader exits with 1 when it finds no submission: that run only times its start-up.
+    failed = {k: v for k, v in exit_codes.items() if v != 0 and k != "nbgrader_no_submission"}
     trouble = f" Exit codes not 0: {failed}." if failed else ""
     if NBCLIENT["failed"]:
         trouble += f" nbclient could not run {len(NBCLIENT['failed'])} notebook(s) to the end (see details)."
@@ -337,6 +378,12 @@ def run(args) -> dict:
     per_sub_cnnbook = (t_cnnbook1 - t_nbclient) / n
     per_sub_nbgrader = (t_nbgrader - t_nbclient) / n
     fixed_per_sub = t_empty / n
+    sequential = [speed[k] for k in ("start", "after_nbclient_a", "after_cnnbook1", "after_nbclient_b")]
+    drift = max(sequential) / min(sequential)
+    noisy = ""
+    if drift > 1.25:
+        noisy = (f" Noisy: the probe loop took from {min(sequential):.2f} to {max(sequential):.2f} s between these "
+                 "runs, so the machine's speed changed during the comparison; read this figure with care.")
     cpu_per_sub = {name: (CPU_S[key] - CPU_S["nbclient"]) / n if key in CPU_S and "nbclient" in CPU_S else None
                    for name, key in (("cnnbook", "cnnbook-1"), ("nbgrader", "nbgrader"))}
     cpu_text = ""
@@ -349,6 +396,10 @@ def run(args) -> dict:
                    "cnnbook_jobs2": t_cnnbook2, "cnnbook_empty_folder": t_empty},
         "cpu_s": dict(CPU_S),
         "parallel_capacity_before_after_jobs2": [round(c, 2) for c in capacity],
+        "probe_alone_s": speed,
+        "halves": {"first": first, "second": second,
+                   "wall_s": {"nbclient": [t_nbclient_a, t_nbclient_b], "nbgrader": [t_nbgrader_a, t_nbgrader_b],
+                              "nbgrader_no_submission": t_nbgrader_empty}},
         "nbclient_seconds": NBCLIENT["seconds"], "nbclient_failed": NBCLIENT["failed"],
         "exit_codes": exit_codes,
         "grades_csv_identical_jobs1_jobs2": same_csv,
@@ -378,7 +429,7 @@ def run(args) -> dict:
         figure=per_sub_cnnbook, figure_unit="s per submission", op="<=", target=OVERHEAD_TARGET_S,
         note=(f"(T_cnnbook1 - T_nbclient) / {n}; nbgrader autograde's own is {per_sub_nbgrader:.2f} s "
               f"per submission, cnnbook's fixed cost per run {t_empty:.1f} s ({fixed_per_sub:.2f} s per submission "
-              f"here).{cpu_text}{trouble}"),
+              f"here).{cpu_text}{noisy}{trouble}"),
         missed_note=(
             "Why: per submission cnnbook runs nbgrader's autograde converter and then its feedback converter "
             "(each starts an nbconvert exporter and opens the sqlite gradebook), starts the kernel through "

@@ -11,7 +11,10 @@ alternation after a warm-up.
   whose graph is kept): at most 5x;
 - ``conv2d_forward_naive`` vs ``conv2d_forward``: the speed-up, reported;
 - ``maxpool2d_forward`` vs ``F.max_pool2d`` and ``maxpool2d_backward`` vs its autograd backward:
-  at most 3x.
+  at most 3x. The exercise's backward is given ``X``, not the forward's argmax, so it must find the
+  maxima again, while torch's backward scatters through the indices its forward saved; a second
+  line, also held to 3x, compares it with torch computing the same ``dX`` from the same
+  ``(dout, X)`` (forward and backward).
 
 The cases are the lecture's layer (64 images 3x32x32, 6 filters 5x5) and LeNet-5's C3 (64 maps
 6x14x14, 16 filters 5x5); the pooling cases are LeNet-5's S2 (64x6x28x28) and S4 (64x16x10x10),
@@ -53,20 +56,23 @@ WHY_CONV_BACKWARD = (
     "reference in solutions/ex06-conv (Part 6)."
 )
 WHY_POOL_FORWARD = (
-    "Why: the reference reduces with .max(axis=(4, 5)) over a 6-D sliding_window_view, so NumPy runs a "
-    "tiny size*size reduction with per-output overhead; torch's max_pool2d is one pass over the input. "
-    "What would close it: loop over the size*size window offsets instead and take np.maximum of whole "
-    "strided slices X[:, :, a::stride, b::stride] (size*size array operations in all); this is a change "
-    "to the reference in solutions/ex07-pooling."
+    "Why: the reference takes np.maximum of size*size strided slices X[:, :, a::stride, b::stride], "
+    "one whole-array pass each, where torch's max_pool2d reads the input once in a fused C++ loop. What "
+    "would close it: fewer passes, e.g. a reshape to (N, C, H', size, W', size) and one .max over two "
+    "axes when stride == size (a change to the reference in solutions/ex07-pooling)."
 )
 WHY_POOL_BACKWARD = (
-    "Why: the reference loops over the H'*W' output positions and scatters with np.add.at (unbuffered, "
-    "slow), and it recomputes each window's argmax from X because the exercise's API passes X, not a "
-    "cache; torch's backward only scatters dout through the indices its forward saved (see details: "
-    "torch forward+backward). What would close it: loop over the size*size window offsets instead, "
-    "routing dout where X equals the pooled maximum and no earlier offset took it (first maximum, "
-    "row-major), which is a handful of whole-array operations; and, to compete with a pure scatter, "
-    "have the forward return its argmax as a cache (a change of the exercise's API in solutions/ex07-pooling)."
+    "Why: the exercise's maxpool2d_backward(dout, X) is given X, not the forward's argmax, so it must "
+    "pool X again and find each window's first maximum (size*size comparisons over whole arrays) before "
+    "routing dout; torch's autograd backward only scatters dout through the indices its forward saved, "
+    "a single pass. The like-for-like figure, torch computing the same dX from the same (dout, X), is "
+    "the next line. What would close it: a forward that returns its argmax as a cache for the backward, "
+    "which changes the exercise's contract (CURRICULUM.md, ex07-pooling)."
+)
+WHY_POOL_BACKWARD_SAME_INPUTS = (
+    "Why: torch runs max_pool2d's forward (keeping the indices) and its backward as two fused C++ "
+    "loops; the reference pools X again and routes dout with about five NumPy passes per window offset. "
+    "What would close it: fewer passes per offset in solutions/ex07-pooling."
 )
 
 
@@ -173,12 +179,16 @@ def run(args) -> dict:
                 return torch.autograd.grad(F.max_pool2d(x, 2, 2), (x,), dout_t)
 
             both = time_pair(lambda: pool["maxpool2d_backward"](dout, X, 2, 2), torch_forward_backward, **timing)
+            diff = float(np.max(np.abs(dX - gx.numpy())))
             results.append(_ratio_line(
                 f"layers.maxpool2d_backward.{case}.{dtype}", f"maxpool2d_backward vs torch autograd, {label}, {dtype}", t,
-                "maxpool2d_backward (ex07 reference)", "torch autograd backward of max_pool2d", 3.0, WHY_POOL_BACKWARD,
-                dict(returned_dtype=str(dX.dtype), max_abs_diff=float(np.max(np.abs(dX - gx.numpy()))),
-                     torch_forward_backward_ms=both["reference_s"] * 1e3,
-                     ratio_vs_torch_forward_backward=both["ours_s"] / both["reference_s"])))
+                "maxpool2d_backward (ex07 reference)", "torch autograd backward of max_pool2d (saved indices)", 3.0,
+                WHY_POOL_BACKWARD, dict(returned_dtype=str(dX.dtype), max_abs_diff=diff)))
+            results.append(_ratio_line(
+                f"layers.maxpool2d_backward_same_inputs.{case}.{dtype}",
+                f"maxpool2d_backward vs torch fwd+bwd, {label}, {dtype}", both,
+                "maxpool2d_backward (ex07 reference)", "torch max_pool2d forward + autograd backward", 3.0,
+                WHY_POOL_BACKWARD_SAME_INPUTS, dict(returned_dtype=str(dX.dtype), max_abs_diff=diff)))
 
     return {"results": results, "settings": {
         "threads": {"torch": torch.get_num_threads(), "openblas": blas},

@@ -116,12 +116,14 @@ def test_quick_run_writes_a_well_formed_results_file_and_a_plot(tmp_path):
     assert doc["summary"] == {s: sum(r["status"] == s for r in results) for s in doc["summary"]}
 
     ids = {r["id"] for r in results}
-    for name in ("conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward"):
+    for name in ("conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
+                 "maxpool2d_backward_same_inputs"):
         for case in (("lecture", "lenet-c3") if name.startswith("conv") else ("lenet-s2", "lenet-s4")):
             assert {f"layers.{name}.{case}.float64", f"layers.{name}.{case}.float32"} <= ids
     assert {"layers.naive_speedup.lecture.float64", "lenet.time_to_97.cpu", "lenet.time_to_97.cuda"} <= ids
     by_id = {r["id"]: r for r in results}
     assert by_id["layers.conv2d_forward.lecture.float32"]["details"]["returned_dtype"] == "float32"
+    assert by_id["layers.maxpool2d_backward.lenet-s4.float32"]["details"]["returned_dtype"] == "float32"
     assert by_id["layers.conv2d_forward.lecture.float64"]["details"]["max_abs_diff"] < 1e-9
     assert by_id["layers.naive_speedup.lecture.float64"]["status"] == "reported"
 

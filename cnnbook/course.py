@@ -8,7 +8,9 @@ cell ids and runs nbgrader's own ``generate_assignment`` on them.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import jupytext
@@ -71,7 +73,17 @@ def nbgrader_config(root: Path, **extra) -> Config:
 def api_for(root: Path, **extra):
     from nbgrader.apps import NbGraderAPI
 
+    _put_scripts_on_path()
     return NbGraderAPI(config=nbgrader_config(root, **extra))
+
+
+def _put_scripts_on_path() -> None:
+    """nbgrader creates a new gradebook by running the ``alembic`` command found on PATH: make it
+    this environment's, so that ``.venv/bin/cnnbook`` works without an activated environment."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = scripts + (os.pathsep + path if path else "")
 
 
 def build_course(root: Path, exercise_id: str, api=None) -> Path:

@@ -162,3 +162,19 @@ def test_regrading_resumes_and_gives_the_same_csv(batch):
     grade(exercise_id, subs, out, timeout=PIPELINE_TIMEOUT, jobs=1, force=True, progress=False)
     assert (out / "grades.csv").read_bytes() == first, "one worker and two workers gave different grades"
     assert [p.stat().st_mtime_ns for p in autograded] != stamps
+
+
+def test_grading_works_without_an_activated_environment(tmp_path):
+    """nbgrader creates a gradebook by running `alembic` from PATH: the CLI must find this
+    environment's even when it is called by its full path with a bare PATH."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "none").mkdir()
+    cli = Path(sys.executable).with_name("cnnbook")
+    proc = subprocess.run([str(cli), "grade", PIPELINE_EXERCISE, str(tmp_path / "none"), "--out", str(tmp_path / "out"),
+                           "--no-progress"], env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / "out" / "grades.csv").read_text().startswith("student")

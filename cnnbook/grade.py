@@ -272,10 +272,10 @@ def grade(
             todo.append((sub, key))
 
     task = functools.partial(_grade_in_worker, exercise_id=exercise_id, out=out, timeout=timeout, limits=limits)
-    with _progress_bar(progress, f"grading {exercise_id}", total=len(subs), done=len(outcomes)) as advance:
+    with progress_bar(progress, f"grading {exercise_id}", total=len(subs), done=len(outcomes)) as advance:
         if todo:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=init_worker) as pool:
                 futures = {pool.submit(task, sub, key): sub for sub, key in todo}
                 for future in as_completed(futures):
                     outcome = future.result()
@@ -293,7 +293,8 @@ def grade(
 
 
 @contextlib.contextmanager
-def _progress_bar(enabled: bool, label: str, total: int, done: int):
+def progress_bar(enabled: bool, label: str, total: int, done: int):
+    """A rich progress bar (or nothing) around a batch; yields the function that advances it."""
     if not enabled:
         yield lambda: None
         return
@@ -337,7 +338,13 @@ def _save_state(path: Path, key: str, outcome: Outcome) -> None:
 _UID: int | None = None
 
 
-def _init_worker() -> None:
+def worker_uid() -> int | None:
+    """The sandbox uid this worker process holds (None where the grader cannot switch users)."""
+    return _UID
+
+
+def init_worker() -> None:
+    """Set up a grading worker process: hold a sandbox uid, one thread for NumPy and torch."""
     global _UID
     _UID = acquire_uid()
     # The replayed checks compute their references with NumPy and torch: one thread per worker.

@@ -445,7 +445,7 @@ def grade(
     import functools
     import multiprocessing
 
-    from .grade import find_submissions, write_csv
+    from .grade import find_submissions, init_worker, progress_bar, write_csv
     from .sandbox import Limits
 
     limits = limits or Limits()
@@ -462,10 +462,10 @@ def grade(
     task = functools.partial(_grade_in_worker, exercise_id=exercise_id, zip_path=zip_path, out=out,
                              timeout=timeout, limits=limits, graded=graded)
     outcomes = {}
-    with _progress_bar(progress, f"grading {exercise_id} with otter", total=len(subs), done=0) as advance:
+    with progress_bar(progress, f"grading {exercise_id} with otter", total=len(subs), done=0) as advance:
         if subs:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker) as pool:
                 futures = [pool.submit(task, sub) for sub in subs]
                 for future in as_completed(futures):
                     outcome = future.result()
@@ -476,33 +476,8 @@ def grade(
     return ordered
 
 
-@contextlib.contextmanager
-def _progress_bar(enabled: bool, label: str, total: int, done: int):
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
-        task = bar.add_task(label, total=total, completed=done)
-        yield lambda: bar.advance(task)
-
-
-_UID: int | None = None
-
-
-def _init_worker() -> None:
-    global _UID
-    from .sandbox import acquire_uid
-
-    _UID = acquire_uid()
-    # The replayed checks compute their references with NumPy and torch: one thread per worker.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
 def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeout: int, limits, graded: list[Question]):
-    from .grade import Outcome, read_submission
+    from .grade import Outcome, read_submission, worker_uid
     from .sandbox import kill_all
 
     outcome = Outcome(sub.student, reasons=list(sub.reasons))
@@ -522,10 +497,10 @@ def _grade_in_worker(sub, *, exercise_id: str, zip_path: Path, out: Path, timeou
             scratch = Path(tempfile.mkdtemp(prefix="cnnbook-otter-"))
             try:
                 results = _run_sandboxed(exercise_id, nb, scratch, zip_path, out / "logs" / f"{sub.student}.log",
-                                         timeout=timeout, limits=limits, uid=_UID, graded=graded, outcome=outcome)
+                                         timeout=timeout, limits=limits, uid=worker_uid(), graded=graded, outcome=outcome)
                 _apply_replay(exercise_id, scratch / "record", outcome)
             finally:
-                kill_all(_UID)
+                kill_all(worker_uid())
                 shutil.rmtree(scratch, ignore_errors=True)
     outcome.total = sum(outcome.scores.values())
     _write_feedback(feedback, exercise_id, outcome, graded, results)

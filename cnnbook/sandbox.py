@@ -211,6 +211,26 @@ def _apply_limits(limits: Limits) -> None:
         resource.setrlimit(res, (value, value))
 
 
+def _clean_env(home: Path, role: str, extra: dict | None = None) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel or command: nothing of the grader's is inherited."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(home / ".jupyter"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        ENV_VAR: role,  # code in the notebook may ask whether it is being graded ("kernel" or "command")
+    }
+    env.update({k: str(v) for k, v in (extra or {}).items()})
+    return env
+
+
 def launch(connection_file: str) -> None:
     """Kernel launcher: turn this process into the sandboxed kernel (never returns)."""
     config = json.loads(os.environ[ENV_VAR])
@@ -221,21 +241,7 @@ def launch(connection_file: str) -> None:
     shutil.copyfile(connection_file, conn)
     if uid is not None:
         os.chown(conn, uid, uid)
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(scratch),
-        "LANG": "C.UTF-8",
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
-        "IPYTHONDIR": str(scratch / ".ipython"),
-        "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        ENV_VAR: "kernel",  # code in the notebook may ask whether it is being graded
-        **{k: str(v) for k, v in config.get("extra", {}).items()},
-    }
+    env = _clean_env(scratch, "kernel", config.get("extra"))
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)]
     if uid is not None:
         command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *command]
@@ -261,23 +267,7 @@ if __name__ == "__main__":  # the kernelspec's argv
 
 def command_env(scratch: Path, home: Path, extra: dict | None = None) -> dict[str, str]:
     """The clean environment a sandboxed command gets: a kernel's, with its home in ``home``."""
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home),
-        "TMPDIR": str(home / "tmp"),
-        "LANG": "C.UTF-8",
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLCONFIGDIR": str(home / ".matplotlib"),
-        "IPYTHONDIR": str(home / ".ipython"),
-        "JUPYTER_RUNTIME_DIR": str(home / ".jupyter"),
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        ENV_VAR: "command",  # code in the notebook may ask whether it is being graded
-    }
-    env.update({k: str(v) for k, v in (extra or {}).items()})
-    return env
+    return _clean_env(home, "command", {"TMPDIR": str(home / "tmp"), **(extra or {})})
 
 
 def wrap_command(command: list[str], scratch: Path, uid: int | None, read_only: tuple[Path, ...] = ()) -> list[str]:

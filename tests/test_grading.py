@@ -10,6 +10,9 @@ every test below reads the result.
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -167,10 +170,6 @@ def test_regrading_resumes_and_gives_the_same_csv(batch):
 def test_grading_works_without_an_activated_environment(tmp_path):
     """nbgrader creates a gradebook by running `alembic` from PATH: the CLI must find this
     environment's even when it is called by its full path with a bare PATH."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     (tmp_path / "none").mkdir()
     cli = Path(sys.executable).with_name("cnnbook")
     proc = subprocess.run([str(cli), "grade", PIPELINE_EXERCISE, str(tmp_path / "none"), "--out", str(tmp_path / "out"),
